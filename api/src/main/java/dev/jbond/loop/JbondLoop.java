@@ -1,0 +1,753 @@
+package dev.jbond.loop;
+
+import dev.jbond.Generation;
+import dev.jbond.PolicyRole;
+import dev.jbond.Prompt;
+import dev.jbond.TrainingDivergedException;
+import dev.jbond.internal.Checks;
+import dev.jbond.metrics.StepMetrics;
+import dev.jbond.objective.Objective;
+import dev.jbond.objective.ObjectiveOutput;
+import dev.jbond.objective.PromptGroup;
+import dev.jbond.objective.SamplePlan;
+import dev.jbond.objective.ScoredSample;
+import dev.jbond.spi.CheckpointStore;
+import dev.jbond.spi.PolicyLearner;
+import dev.jbond.spi.PolicySampler;
+import dev.jbond.spi.RewardModel;
+import dev.jbond.spi.StepOutcome;
+import dev.jbond.spi.WeightPublisher;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+
+/**
+ * The training loop of J-BOND and its relatives, written against the SPI.
+ *
+ * <p>One {@link #step()}:
+ *
+ * <ol>
+ *   <li>take the step's prompts from the {@link PromptSource};
+ *   <li>sample per the objective's {@link SamplePlan}: policy samples and comparison (anchor or
+ *       reference) samples, each as one batched request;
+ *   <li>score all samples with one reward request;
+ *   <li>compute the sequence log-probabilities the objective needs, plus those for the metrics;
+ *   <li>compute the weights ({@link Objective#weights}) and take one optimizer step;
+ *   <li>update the anchor per the objective's schedule;
+ *   <li>publish the new policy (and anchor) versions, emit {@link StepMetrics}, and checkpoint every
+ *       {@code checkpointEvery} steps.
+ * </ol>
+ *
+ * <p><b>Staleness.</b> With staleness 0, each step samples from the weights of the previous step.
+ * With staleness 1, the samples of step t+1 are drawn (on the executor) while step t computes
+ * log-probabilities and learns; they come from the weights before step t's update, one optimizer
+ * step old. Publishing waits for that sampling to finish, so every sample batch comes from exactly
+ * one model version and runs are deterministic for a given seed.
+ *
+ * <p><b>Failures.</b> A failure in sampling, scoring or log-probabilities leaves the run unchanged:
+ * calling {@link #step()} again retries the step with fresh samples. A failure of the learner
+ * propagates ({@link TrainingDivergedException} for NaN losses and runaway KL). A failure while
+ * publishing is retried at the start of the next step. Nothing is lost: the checkpoint store is
+ * atomic, and {@link #resume()} restarts from the newest checkpoint (with staleness 1, the first
+ * resumed step samples afresh from the restored weights).
+ *
+ * <p>Lifecycle: build, optionally {@link #resume()}, then {@link #step()} or {@link #run(int)}, then
+ * {@link #close()} (which cancels prefetching; it does not close the SPI components, which belong
+ * to the caller). Not thread-safe: drive a loop from one thread.
+ */
+public final class JbondLoop implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(JbondLoop.class.getName());
+  private static final int CHECKPOINT_FORMAT = 1;
+
+  private final Objective objective;
+  private final PolicySampler sampler;
+  private final RewardModel reward;
+  private final PolicyLearner learner;
+  private final WeightPublisher publisher;
+  private final PromptSource prompts;
+  private final CheckpointStore checkpoints;
+  private final int checkpointEvery;
+  private final Consumer<StepMetrics> metricsSink;
+  private final int staleness;
+  private final long seed;
+  private final LongSupplier ticker;
+  private final Executor executor;
+  private final boolean trackReferenceKl;
+  private final double maxKl;
+
+  private boolean started;
+  private boolean closed;
+  private boolean publishPending;
+  private long policyVersion = -1;
+  private long anchorVersion = -1;
+  private CompletableFuture<Rollout> prefetch;
+
+  private JbondLoop(Builder b) {
+    this.objective = b.objective;
+    this.sampler = b.sampler;
+    this.reward = b.reward;
+    this.learner = b.learner;
+    this.publisher = b.publisher;
+    this.prompts = b.prompts;
+    this.checkpoints = b.checkpoints;
+    this.checkpointEvery = b.checkpointEvery;
+    this.metricsSink = b.metricsSink;
+    this.staleness = b.staleness;
+    this.seed = b.seed;
+    this.ticker = b.ticker;
+    this.executor = b.executor;
+    this.trackReferenceKl = b.trackReferenceKl;
+    this.maxKl = b.maxKl;
+  }
+
+  /**
+   * Returns a builder.
+   *
+   * @param objective the objective
+   * @param sampler draws policy, anchor and reference samples
+   * @param reward scores samples
+   * @param learner holds the weights and trains
+   * @param publisher makes new versions servable to the sampler
+   * @param prompts supplies each step's prompts
+   * @return the builder
+   */
+  public static Builder builder(
+      Objective objective,
+      PolicySampler sampler,
+      RewardModel reward,
+      PolicyLearner learner,
+      WeightPublisher publisher,
+      PromptSource prompts) {
+    return new Builder(objective, sampler, reward, learner, publisher, prompts);
+  }
+
+  /**
+   * Returns the objective.
+   *
+   * @return the objective
+   */
+  public Objective objective() {
+    return objective;
+  }
+
+  /**
+   * Restores the learner from the newest checkpoint, if there is one, and republishes its weights.
+   * Call before the first {@link #step()}.
+   *
+   * @return the restored step, or empty when the store holds no checkpoint
+   * @throws IllegalStateException when no checkpoint store is configured or steps were already run
+   * @throws UncheckedIOException when the checkpoint cannot be read
+   */
+  public Optional<Long> resume() {
+    checkOpen();
+    Checks.checkState(checkpoints != null, "Cannot resume: no checkpoint store is configured");
+    Checks.checkState(!started, "Cannot resume after steps were run");
+    try {
+      Optional<Long> latest = checkpoints.latest();
+      if (latest.isEmpty()) {
+        return latest;
+      }
+      try (InputStream in = checkpoints.open(latest.get());
+          DataInputStream data = new DataInputStream(in)) {
+        int format = data.readInt();
+        if (format != CHECKPOINT_FORMAT) {
+          throw new IOException(
+              "Expected loop checkpoint format " + CHECKPOINT_FORMAT + ", found " + format);
+        }
+        long step = data.readLong();
+        String writtenBy = data.readUTF();
+        if (!writtenBy.equals(objective.toString())) {
+          LOG.log(
+              System.Logger.Level.WARNING,
+              "Resuming step {0} written by objective {1} with objective {2}",
+              step,
+              writtenBy,
+              objective);
+        }
+        learner.restore(data);
+        if (learner.stepCount() != step) {
+          throw new IOException(
+              "Expected the learner snapshot at step " + step + ", found " + learner.stepCount());
+        }
+      }
+      publishAll();
+      started = true;
+      return latest;
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot resume from checkpoint: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Runs {@code steps} training steps.
+   *
+   * @param steps how many, {@code >= 0}
+   * @return the metrics of each step
+   */
+  public List<StepMetrics> run(int steps) {
+    Checks.checkAtLeast(steps, 0, "steps");
+    List<StepMetrics> out = new ArrayList<>(steps);
+    for (int i = 0; i < steps; i++) {
+      out.add(step());
+    }
+    return out;
+  }
+
+  /**
+   * Runs one training step (see the class description).
+   *
+   * @return the step's metrics
+   * @throws TrainingDivergedException when the loss is not finite or the KL to the anchor exceeds
+   *     the configured limit
+   */
+  public StepMetrics step() {
+    checkOpen();
+    if (!started) {
+      publishAll();
+      started = true;
+    } else if (publishPending) {
+      publishAll();
+    }
+    long t0 = ticker.getAsLong();
+    long index = learner.stepCount();
+    Rollout rollout;
+    try {
+      rollout = takeRollout(index);
+      if (staleness > 0) {
+        long next = index + 1;
+        prefetch = CompletableFuture.supplyAsync(() -> collect(next), executor);
+      }
+    } catch (RuntimeException e) {
+      cancelPrefetch();
+      throw e;
+    }
+    try {
+      return learn(index, rollout, t0);
+    } catch (RuntimeException e) {
+      cancelPrefetch();
+      throw e;
+    }
+  }
+
+  private StepMetrics learn(long index, Rollout rollout, long t0) {
+    SamplePlan plan = objective.plan();
+    Map<String, Double> timings = new LinkedHashMap<>();
+    timings.put("sample", rollout.sampleMillis);
+    timings.put("score", rollout.scoreMillis);
+
+    long t = ticker.getAsLong();
+    Set<PolicyRole> roles = EnumSet.copyOf(plan.policyLogProbRoles());
+    roles.add(PolicyRole.ANCHOR);
+    if (trackReferenceKl) {
+      roles.add(PolicyRole.REFERENCE);
+    }
+    Map<PolicyRole, double[]> policyLogProbs = new LinkedHashMap<>();
+    for (PolicyRole role : roles) {
+      policyLogProbs.put(role, learner.logProbs(role, rollout.policy));
+    }
+    double[] comparisonLogPolicy =
+        plan.comparisonPolicyLogProbs() && !rollout.comparison.isEmpty()
+            ? learner.logProbs(PolicyRole.POLICY, rollout.comparison)
+            : null;
+    timings.put("logprobs", millisSince(t));
+
+    for (Map.Entry<PolicyRole, double[]> e : policyLogProbs.entrySet()) {
+      checkFinite(e.getValue(), e.getKey(), rollout.policy, index);
+    }
+    List<PromptGroup> groups = groups(rollout, plan, policyLogProbs, comparisonLogPolicy, roles);
+    ObjectiveOutput out = objective.weights(groups);
+    double klAnchor = meanDifference(policyLogProbs, PolicyRole.ANCHOR);
+    if (klAnchor > maxKl) {
+      throw new TrainingDivergedException(
+          index + 1, "KL(pi || pi_anchor) estimate " + klAnchor + " exceeds the limit " + maxKl);
+    }
+
+    t = ticker.getAsLong();
+    StepOutcome outcome = learner.step(out.batch());
+    timings.put("learn", millisSince(t));
+
+    t = ticker.getAsLong();
+    double eta = objective.anchorSchedule().etaAfterStep(outcome.step());
+    if (eta > 0) {
+      learner.updateAnchor(eta);
+    }
+    timings.put("anchor", millisSince(t));
+
+    if (prefetch != null) {
+      t = ticker.getAsLong();
+      prefetch.join();
+      timings.put("prefetchWait", millisSince(t));
+    }
+
+    t = ticker.getAsLong();
+    publishPending = true;
+    publishPolicy();
+    if (eta > 0) {
+      publishAnchor();
+    }
+    publishPending = false;
+    timings.put("publish", millisSince(t));
+
+    t = ticker.getAsLong();
+    if (checkpoints != null && outcome.step() % checkpointEvery == 0) {
+      checkpoint(outcome.step());
+    }
+    timings.put("checkpoint", millisSince(t));
+    timings.put("total", millisSince(t0));
+
+    StepMetrics metrics =
+        metrics(rollout, groups, policyLogProbs, out, outcome, klAnchor, index, timings);
+    metricsSink.accept(metrics);
+    return metrics;
+  }
+
+  private static void checkFinite(
+      double[] logProbs, PolicyRole role, List<Generation> samples, long index) {
+    for (int i = 0; i < logProbs.length; i++) {
+      if (!Double.isFinite(logProbs[i])) {
+        throw new TrainingDivergedException(
+            index + 1,
+            "log pi_"
+                + role.label()
+                + " of policy sample "
+                + i
+                + " (prompt '"
+                + samples.get(i).prompt().id()
+                + "') is "
+                + logProbs[i]);
+      }
+    }
+  }
+
+  private Rollout takeRollout(long index) {
+    if (prefetch != null) {
+      CompletableFuture<Rollout> f = prefetch;
+      prefetch = null;
+      try {
+        Rollout r = f.join();
+        if (r.step == index) {
+          return r;
+        }
+      } catch (CompletionException e) {
+        if (e.getCause() instanceof RuntimeException re) {
+          throw re;
+        }
+        throw e;
+      }
+    }
+    return collect(index);
+  }
+
+  /** Samples and scores the rollout of step {@code index}; may run on the executor. */
+  private Rollout collect(long index) {
+    SamplePlan plan = objective.plan();
+    List<Prompt> batch = prompts.batch(index);
+    Checks.checkState(
+        batch != null && !batch.isEmpty(), "Expected prompts for step %d, found none", index);
+    long t = ticker.getAsLong();
+    List<Generation> policy =
+        checkedSample(batch, plan.policySamples(), PolicyRole.POLICY, mix(index, 1));
+    List<Generation> comparison =
+        plan.comparisonSamples() == 0
+            ? List.of()
+            : checkedSample(batch, plan.comparisonSamples(), plan.comparisonRole(), mix(index, 2));
+    double sampleMillis = millisSince(t);
+
+    t = ticker.getAsLong();
+    List<Generation> all = new ArrayList<>(policy.size() + comparison.size());
+    all.addAll(policy);
+    all.addAll(comparison);
+    double[] rewards = reward.score(all);
+    Checks.checkState(
+        rewards != null && rewards.length == all.size(),
+        "Expected %d rewards from the reward model, found %s",
+        all.size(),
+        rewards == null ? "null" : rewards.length);
+    for (int i = 0; i < rewards.length; i++) {
+      if (!Double.isFinite(rewards[i])) {
+        Generation g = all.get(i);
+        throw new IllegalStateException(
+            "Expected a finite reward, found "
+                + rewards[i]
+                + " for sample "
+                + i
+                + " of prompt '"
+                + g.prompt().id()
+                + "' from "
+                + g.model());
+      }
+    }
+    return new Rollout(index, batch, policy, comparison, rewards, sampleMillis, millisSince(t));
+  }
+
+  private List<Generation> checkedSample(
+      List<Prompt> batch, int perPrompt, PolicyRole role, long requestSeed) {
+    List<Generation> out = sampler.sample(batch, perPrompt, role, requestSeed);
+    int expected = batch.size() * perPrompt;
+    Checks.checkState(
+        out != null && out.size() == expected,
+        "Expected %d %s samples (%d prompts x %d), found %s",
+        expected,
+        role.label(),
+        batch.size(),
+        perPrompt,
+        out == null ? "null" : out.size());
+    for (int i = 0; i < expected; i++) {
+      Prompt p = batch.get(i / perPrompt);
+      Checks.checkState(
+          out.get(i).prompt().id().equals(p.id()),
+          "Expected %s sample %d to complete prompt '%s', found prompt '%s'",
+          role.label(),
+          i,
+          p.id(),
+          out.get(i).prompt().id());
+    }
+    return List.copyOf(out);
+  }
+
+  private static List<PromptGroup> groups(
+      Rollout r,
+      SamplePlan plan,
+      Map<PolicyRole, double[]> logProbs,
+      double[] comparisonLogPolicy,
+      Set<PolicyRole> roles) {
+    int k = plan.policySamples();
+    int m = plan.comparisonSamples();
+    List<PromptGroup> groups = new ArrayList<>(r.prompts.size());
+    for (int p = 0; p < r.prompts.size(); p++) {
+      List<ScoredSample> policy = new ArrayList<>(k);
+      for (int j = 0; j < k; j++) {
+        int i = p * k + j;
+        policy.add(
+            new ScoredSample(
+                r.policy.get(i),
+                r.rewards[i],
+                logProbs.get(PolicyRole.POLICY)[i],
+                roles.contains(PolicyRole.ANCHOR) ? logProbs.get(PolicyRole.ANCHOR)[i] : Double.NaN,
+                roles.contains(PolicyRole.REFERENCE)
+                    ? logProbs.get(PolicyRole.REFERENCE)[i]
+                    : Double.NaN));
+      }
+      List<ScoredSample> comparison = new ArrayList<>(m);
+      for (int j = 0; j < m; j++) {
+        int i = p * m + j;
+        comparison.add(
+            new ScoredSample(
+                r.comparison.get(i),
+                r.rewards[r.policy.size() + i],
+                comparisonLogPolicy == null ? Double.NaN : comparisonLogPolicy[i],
+                Double.NaN,
+                Double.NaN));
+      }
+      groups.add(new PromptGroup(r.prompts.get(p), policy, comparison));
+    }
+    return groups;
+  }
+
+  private StepMetrics metrics(
+      Rollout r,
+      List<PromptGroup> groups,
+      Map<PolicyRole, double[]> logProbs,
+      ObjectiveOutput out,
+      StepOutcome outcome,
+      double klAnchor,
+      long index,
+      Map<String, Double> timings) {
+    int n = r.policy.size();
+    double rewardSum = 0;
+    double lengthSum = 0;
+    for (int i = 0; i < n; i++) {
+      rewardSum += r.rewards[i];
+      lengthSum += r.policy.get(i).completion().length();
+    }
+    double cmpSum = 0;
+    for (int i = n; i < r.rewards.length; i++) {
+      cmpSum += r.rewards[i];
+    }
+    double winSum = 0;
+    int winCount = 0;
+    for (PromptGroup g : groups) {
+      if (g.comparisonSamples().isEmpty()) {
+        continue;
+      }
+      for (ScoredSample y : g.policySamples()) {
+        double wins = 0;
+        for (ScoredSample a : g.comparisonSamples()) {
+          wins += y.reward() > a.reward() ? 1 : y.reward() == a.reward() ? 0.5 : 0;
+        }
+        winSum += wins / g.comparisonSamples().size();
+        winCount++;
+      }
+    }
+    double entropy = 0;
+    for (double lp : logProbs.get(PolicyRole.POLICY)) {
+      entropy -= lp;
+    }
+    long sampledVersion = r.policy.get(0).model().version();
+    return new StepMetrics(
+        outcome.step(),
+        r.prompts.size(),
+        sampledVersion,
+        r.comparison.isEmpty() ? -1 : r.comparison.get(0).model().version(),
+        Math.max(0, index - sampledVersion),
+        rewardSum / n,
+        r.comparison.isEmpty() ? Double.NaN : cmpSum / r.comparison.size(),
+        winCount == 0 ? Double.NaN : winSum / winCount,
+        klAnchor,
+        logProbs.containsKey(PolicyRole.REFERENCE)
+            ? meanDifference(logProbs, PolicyRole.REFERENCE)
+            : Double.NaN,
+        out.lossForward(),
+        out.lossBackward(),
+        out.lossRegularizer(),
+        out.loss(),
+        entropy / n,
+        lengthSum / n,
+        outcome.gradientNorm(),
+        outcome.learningRate(),
+        timings,
+        out.extras());
+  }
+
+  private static double meanDifference(Map<PolicyRole, double[]> logProbs, PolicyRole other) {
+    double[] lp = logProbs.get(PolicyRole.POLICY);
+    double[] lo = logProbs.get(other);
+    double s = 0;
+    for (int i = 0; i < lp.length; i++) {
+      s += lp[i] - lo[i];
+    }
+    return s / lp.length;
+  }
+
+  private void publishAll() {
+    publishPending = true;
+    publishPolicy();
+    publishAnchor();
+    publishPending = false;
+  }
+
+  private void publishPolicy() {
+    long v = learner.stepCount();
+    if (v != policyVersion) {
+      publisher.publish(learner, PolicyRole.POLICY, v);
+      policyVersion = v;
+    }
+  }
+
+  private void publishAnchor() {
+    long v = learner.stepCount();
+    if (v != anchorVersion) {
+      publisher.publish(learner, PolicyRole.ANCHOR, v);
+      anchorVersion = v;
+    }
+  }
+
+  private void checkpoint(long step) {
+    try {
+      checkpoints.save(
+          step,
+          out -> {
+            DataOutputStream data = new DataOutputStream(out);
+            data.writeInt(CHECKPOINT_FORMAT);
+            data.writeLong(step);
+            data.writeUTF(objective.toString());
+            learner.snapshot(data);
+            data.flush();
+          });
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write the checkpoint of step " + step, e);
+    }
+  }
+
+  private long mix(long index, long stream) {
+    long z = seed + 0x9E3779B97F4A7C15L * (index * 4 + stream + 1);
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
+  }
+
+  private double millisSince(long start) {
+    return (ticker.getAsLong() - start) / 1e6;
+  }
+
+  private void cancelPrefetch() {
+    if (prefetch != null) {
+      prefetch.cancel(true);
+      prefetch = null;
+    }
+  }
+
+  private void checkOpen() {
+    Checks.checkState(!closed, "JbondLoop is closed");
+  }
+
+  /** Cancels any prefetch in flight; idempotent. The SPI components stay open (the caller's). */
+  @Override
+  public void close() {
+    closed = true;
+    cancelPrefetch();
+  }
+
+  private record Rollout(
+      long step,
+      List<Prompt> prompts,
+      List<Generation> policy,
+      List<Generation> comparison,
+      double[] rewards,
+      double sampleMillis,
+      double scoreMillis) {}
+
+  /** Builds a {@link JbondLoop}. */
+  public static final class Builder {
+    private final Objective objective;
+    private final PolicySampler sampler;
+    private final RewardModel reward;
+    private final PolicyLearner learner;
+    private final WeightPublisher publisher;
+    private final PromptSource prompts;
+    private CheckpointStore checkpoints;
+    private int checkpointEvery = 100;
+    private Consumer<StepMetrics> metricsSink = m -> {};
+    private int staleness = 0;
+    private long seed = 0;
+    private LongSupplier ticker = System::nanoTime;
+    private Executor executor = ForkJoinPool.commonPool();
+    private boolean trackReferenceKl = true;
+    private double maxKl = Double.POSITIVE_INFINITY;
+
+    private Builder(
+        Objective objective,
+        PolicySampler sampler,
+        RewardModel reward,
+        PolicyLearner learner,
+        WeightPublisher publisher,
+        PromptSource prompts) {
+      this.objective = Objects.requireNonNull(objective, "objective");
+      this.sampler = Objects.requireNonNull(sampler, "sampler");
+      this.reward = Objects.requireNonNull(reward, "reward");
+      this.learner = Objects.requireNonNull(learner, "learner");
+      this.publisher = Objects.requireNonNull(publisher, "publisher");
+      this.prompts = Objects.requireNonNull(prompts, "prompts");
+    }
+
+    /**
+     * Sets where checkpoints go and how often.
+     *
+     * @param store the store
+     * @param every checkpoint after every {@code every} steps, {@code >= 1}; default 100
+     * @return this builder
+     */
+    public Builder optCheckpoints(CheckpointStore store, int every) {
+      this.checkpoints = Objects.requireNonNull(store, "store");
+      this.checkpointEvery = Checks.checkAtLeast(every, 1, "checkpoint interval");
+      return this;
+    }
+
+    /**
+     * Sets where each step's metrics go.
+     *
+     * @param sink called once per step on the loop's thread; default discards
+     * @return this builder
+     */
+    public Builder optMetricsSink(Consumer<StepMetrics> sink) {
+      this.metricsSink = Objects.requireNonNull(sink, "sink");
+      return this;
+    }
+
+    /**
+     * Sets how many optimizer steps the samples may lag behind.
+     *
+     * @param staleness 0 (sample, then learn) or 1 (sample step t+1 while step t learns); default 0
+     * @return this builder
+     */
+    public Builder optStaleness(int staleness) {
+      Checks.checkArgument(
+          staleness == 0 || staleness == 1, "Expected staleness 0 or 1, found %d", staleness);
+      this.staleness = staleness;
+      return this;
+    }
+
+    /**
+     * Sets the run's seed, from which every sampling request's seed derives.
+     *
+     * @param seed the seed; default 0
+     * @return this builder
+     */
+    public Builder optSeed(long seed) {
+      this.seed = seed;
+      return this;
+    }
+
+    /**
+     * Sets the time source for timings.
+     *
+     * @param ticker nanoseconds, monotonic; default {@link System#nanoTime()}
+     * @return this builder
+     */
+    public Builder optTicker(LongSupplier ticker) {
+      this.ticker = Objects.requireNonNull(ticker, "ticker");
+      return this;
+    }
+
+    /**
+     * Sets the executor that prefetches samples when staleness is 1.
+     *
+     * @param executor the executor, owned by the caller; default the common pool
+     * @return this builder
+     */
+    public Builder optExecutor(Executor executor) {
+      this.executor = Objects.requireNonNull(executor, "executor");
+      return this;
+    }
+
+    /**
+     * Sets whether the reference log-probabilities of policy samples are computed each step for the
+     * {@code klReference} metric (one extra forward pass when the objective does not need them).
+     *
+     * @param track default true
+     * @return this builder
+     */
+    public Builder optTrackReferenceKl(boolean track) {
+      this.trackReferenceKl = track;
+      return this;
+    }
+
+    /**
+     * Sets the KL(pi || pi_anchor) estimate beyond which a step throws {@link
+     * TrainingDivergedException}.
+     *
+     * @param maxKl {@code > 0}; default infinite (no limit)
+     * @return this builder
+     */
+    public Builder optMaxKl(double maxKl) {
+      Checks.checkArgument(maxKl > 0, "Expected a KL limit > 0, found %s", maxKl);
+      this.maxKl = maxKl;
+      return this;
+    }
+
+    /**
+     * Returns the loop.
+     *
+     * @return the loop
+     */
+    public JbondLoop build() {
+      return new JbondLoop(this);
+    }
+  }
+}

@@ -1,0 +1,267 @@
+package dev.jbond.loop;
+
+import static dev.jbond.testing.Fixtures.generation;
+import static dev.jbond.testing.Fixtures.prompt;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.ArgumentMatchers.anyDouble;
+import static org.mockito.ArgumentMatchers.anyInt;
+import static org.mockito.ArgumentMatchers.anyList;
+import static org.mockito.ArgumentMatchers.anyLong;
+import static org.mockito.ArgumentMatchers.eq;
+import static org.mockito.Mockito.inOrder;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.never;
+import static org.mockito.Mockito.times;
+import static org.mockito.Mockito.verify;
+import static org.mockito.Mockito.when;
+
+import dev.jbond.BackendException;
+import dev.jbond.Generation;
+import dev.jbond.ModelVersion;
+import dev.jbond.PolicyRole;
+import dev.jbond.Prompt;
+import dev.jbond.TrainingDivergedException;
+import dev.jbond.metrics.StepMetrics;
+import dev.jbond.objective.Jbond;
+import dev.jbond.spi.CheckpointStore;
+import dev.jbond.spi.PolicyLearner;
+import dev.jbond.spi.PolicySampler;
+import dev.jbond.spi.RewardModel;
+import dev.jbond.spi.StepOutcome;
+import dev.jbond.spi.WeightPublisher;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.mockito.InOrder;
+
+class JbondLoopTest {
+  private final List<Prompt> prompts = List.of(prompt("a"), prompt("b"));
+  private PolicySampler sampler;
+  private RewardModel reward;
+  private PolicyLearner learner;
+  private WeightPublisher publisher;
+  private final AtomicLong steps = new AtomicLong();
+  private final AtomicLong servedPolicy = new AtomicLong();
+  private final List<StepMetrics> metrics = new ArrayList<>();
+
+  @BeforeEach
+  void setUp() {
+    sampler = mock(PolicySampler.class);
+    reward = mock(RewardModel.class);
+    learner = mock(PolicyLearner.class);
+    publisher = mock(WeightPublisher.class);
+    when(sampler.sample(anyList(), anyInt(), any(), anyLong()))
+        .thenAnswer(
+            inv -> {
+              List<Prompt> ps = inv.getArgument(0);
+              int k = inv.getArgument(1);
+              PolicyRole role = inv.getArgument(2);
+              List<Generation> out = new ArrayList<>();
+              for (Prompt p : ps) {
+                for (int j = 0; j < k; j++) {
+                  out.add(generation(p, j, role.label(), servedPolicy.get()));
+                }
+              }
+              return out;
+            });
+    when(reward.score(anyList()))
+        .thenAnswer(
+            inv -> {
+              List<Generation> gs = inv.getArgument(0);
+              double[] r = new double[gs.size()];
+              for (int i = 0; i < r.length; i++) {
+                r[i] = gs.get(i).completion().get(0) * 0.1 + i * 0.01;
+              }
+              return r;
+            });
+    when(learner.logProbs(any(), anyList()))
+        .thenAnswer(
+            inv -> {
+              double[] lp = new double[((List<?>) inv.getArgument(1)).size()];
+              Arrays.fill(lp, -1.0);
+              return lp;
+            });
+    when(learner.stepCount()).thenAnswer(inv -> steps.get());
+    when(learner.step(anyList()))
+        .thenAnswer(inv -> new StepOutcome(steps.incrementAndGet(), 0.5, 1.0, 1e-3));
+    when(publisher.publish(any(), any(), anyLong()))
+        .thenAnswer(
+            inv -> {
+              PolicyRole role = inv.getArgument(1);
+              long v = inv.getArgument(2);
+              if (role == PolicyRole.POLICY) {
+                servedPolicy.set(v);
+              }
+              return new ModelVersion(role.label(), v);
+            });
+  }
+
+  private JbondLoop.Builder loop() {
+    return JbondLoop.builder(
+            Jbond.defaults(),
+            sampler,
+            reward,
+            learner,
+            publisher,
+            PromptSource.shuffled(prompts, 2, 1))
+        .optMetricsSink(metrics::add)
+        .optExecutor(Runnable::run);
+  }
+
+  @Test
+  void step_stalenessZero_callsTheSpiInOrder() {
+    try (JbondLoop l = loop().build()) {
+      StepMetrics m = l.step();
+      InOrder order = inOrder(sampler, reward, learner, publisher);
+      order.verify(publisher).publish(learner, PolicyRole.POLICY, 0);
+      order.verify(publisher).publish(learner, PolicyRole.ANCHOR, 0);
+      order.verify(sampler).sample(anyList(), eq(1), eq(PolicyRole.POLICY), anyLong());
+      order.verify(sampler).sample(anyList(), eq(2), eq(PolicyRole.ANCHOR), anyLong());
+      order.verify(reward).score(anyList());
+      order.verify(learner).logProbs(eq(PolicyRole.POLICY), anyList());
+      order.verify(learner).step(anyList());
+      order.verify(learner).updateAnchor(0.02);
+      order.verify(publisher).publish(learner, PolicyRole.POLICY, 1);
+      order.verify(publisher).publish(learner, PolicyRole.ANCHOR, 1);
+      assertEquals(1, m.step());
+      assertEquals(2, m.prompts());
+      assertEquals(0, m.staleness());
+      assertEquals(List.of(m), metrics);
+      assertTrue(m.timings().containsKey("learn"), m.timings().toString());
+    }
+  }
+
+  @Test
+  void step_batchesAllSamplesIntoOneRewardRequest() {
+    try (JbondLoop l = loop().build()) {
+      l.step();
+      verify(reward, times(1)).score(org.mockito.ArgumentMatchers.argThat(g -> g.size() == 6));
+    }
+  }
+
+  @Test
+  void step_samplerFails_learnerUntouchedAndRetrySucceeds() {
+    when(sampler.sample(anyList(), anyInt(), eq(PolicyRole.ANCHOR), anyLong()))
+        .thenThrow(new BackendException(BackendException.Code.UNAVAILABLE, "down", null))
+        .thenAnswer(
+            inv -> {
+              List<Prompt> ps = inv.getArgument(0);
+              List<Generation> out = new ArrayList<>();
+              for (Prompt p : ps) {
+                out.add(generation(p, 0, "anchor", 0));
+                out.add(generation(p, 1, "anchor", 0));
+              }
+              return out;
+            });
+    try (JbondLoop l = loop().build()) {
+      assertThrows(BackendException.class, l::step);
+      verify(learner, never()).step(anyList());
+      verify(learner, never()).updateAnchor(anyDouble());
+      assertEquals(1, l.step().step());
+    }
+  }
+
+  @Test
+  void step_nonFiniteReward_failsNamingThePromptBeforeLearning() {
+    when(reward.score(anyList())).thenReturn(new double[] {0, Double.NaN, 0, 0, 0, 0});
+    try (JbondLoop l = loop().build()) {
+      IllegalStateException e = assertThrows(IllegalStateException.class, l::step);
+      assertTrue(
+          e.getMessage().startsWith("Expected a finite reward, found NaN for sample 1 of prompt"),
+          e.getMessage());
+      verify(learner, never()).step(anyList());
+    }
+  }
+
+  @Test
+  void step_samplerReturnsTooFew_failsWithCounts() {
+    when(sampler.sample(anyList(), anyInt(), eq(PolicyRole.POLICY), anyLong()))
+        .thenReturn(List.of(generation(prompts.get(0), 0, "policy", 0)));
+    try (JbondLoop l = loop().build()) {
+      assertEquals(
+          "Expected 2 policy samples (2 prompts x 1), found 1",
+          assertThrows(IllegalStateException.class, l::step).getMessage());
+    }
+  }
+
+  @Test
+  void step_learnerDiverges_nothingPublishedAfter() {
+    when(learner.step(anyList())).thenThrow(new TrainingDivergedException(1, "loss is NaN"));
+    try (JbondLoop l = loop().build()) {
+      assertThrows(TrainingDivergedException.class, l::step);
+      verify(publisher, never()).publish(any(), any(), eq(1L));
+      verify(learner, never()).updateAnchor(anyDouble());
+    }
+  }
+
+  @Test
+  void step_nanLogProb_throwsTrainingDivergedNamingTheStep() {
+    when(learner.logProbs(eq(PolicyRole.POLICY), anyList()))
+        .thenReturn(new double[] {-1, Double.NaN});
+    try (JbondLoop l = loop().build()) {
+      TrainingDivergedException e = assertThrows(TrainingDivergedException.class, l::step);
+      assertEquals(1, e.step());
+      assertTrue(e.getMessage().contains("is NaN"), e.getMessage());
+    }
+  }
+
+  @Test
+  void step_stalenessOne_samplesNextStepBeforeLearning() {
+    try (JbondLoop l = loop().optStaleness(1).build()) {
+      l.step();
+      InOrder order = inOrder(sampler, learner);
+      order.verify(sampler, times(2)).sample(anyList(), eq(1), eq(PolicyRole.POLICY), anyLong());
+      order.verify(learner).step(anyList());
+      StepMetrics second = l.step();
+      // the second step's samples were drawn from version 0, before step 1 was published
+      assertEquals(0, second.policyVersion());
+      assertEquals(1, second.staleness());
+    }
+  }
+
+  @Test
+  void step_stalenessZero_samplesComeFromPreviousStep() {
+    try (JbondLoop l = loop().build()) {
+      l.step();
+      StepMetrics second = l.step();
+      assertEquals(1, second.policyVersion());
+      assertEquals(0, second.staleness());
+    }
+  }
+
+  @Test
+  void step_klAboveLimit_throwsTrainingDiverged() {
+    when(learner.logProbs(eq(PolicyRole.ANCHOR), anyList())).thenReturn(new double[] {-9, -9});
+    try (JbondLoop l = loop().optMaxKl(5).build()) {
+      TrainingDivergedException e = assertThrows(TrainingDivergedException.class, l::step);
+      assertTrue(e.getMessage().contains("exceeds the limit 5.0"), e.getMessage());
+      verify(learner, never()).step(anyList());
+    }
+  }
+
+  @Test
+  void step_checkpointsEveryK() throws Exception {
+    CheckpointStore store = mock(CheckpointStore.class);
+    try (JbondLoop l = loop().optCheckpoints(store, 2).build()) {
+      l.run(4);
+    }
+    verify(store).save(eq(2L), any());
+    verify(store).save(eq(4L), any());
+    verify(store, times(2)).save(anyLong(), any());
+  }
+
+  @Test
+  void step_afterClose_throws() {
+    JbondLoop l = loop().build();
+    l.close();
+    l.close();
+    assertEquals(
+        "JbondLoop is closed", assertThrows(IllegalStateException.class, l::step).getMessage());
+  }
+}

@@ -1,0 +1,2 @@
+/** Shared test fixtures and assertions, published in the api test-jar for the other modules. */
+package dev.jbond.testing;

@@ -1,0 +1,2 @@
+/** The {@code bond} command line (picocli): one subcommand per capability. */
+package dev.jbond.serving.cli;
