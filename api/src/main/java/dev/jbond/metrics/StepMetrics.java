@@ -5,7 +5,7 @@ import java.util.Objects;
 import java.util.TreeMap;
 
 /**
- * What one training step measured; written as one JSON object per line by {@link
+ * What one training step measured; written as one JSON object per line by {@code
  * JsonLinesMetricsWriter}. Field names are stable (README, "Metrics"). Values that were not
  * measured are {@code NaN} and are written as JSON {@code null}.
  *
