@@ -50,8 +50,8 @@ import java.util.function.LongSupplier;
  *   <li>compute the sequence log-probabilities the objective needs, plus those for the metrics;
  *   <li>compute the weights ({@link Objective#weights}) and take one optimizer step;
  *   <li>update the anchor per the objective's schedule;
- *   <li>publish the new policy (and anchor) versions, emit {@link StepMetrics}, and checkpoint every
- *       {@code checkpointEvery} steps.
+ *   <li>publish the new policy (and anchor) versions, emit {@link StepMetrics}, and checkpoint
+ *       every {@code checkpointEvery} steps.
  * </ol>
  *
  * <p><b>Staleness.</b> With staleness 0, each step samples from the weights of the previous step.
@@ -67,9 +67,9 @@ import java.util.function.LongSupplier;
  * atomic, and {@link #resume()} restarts from the newest checkpoint (with staleness 1, the first
  * resumed step samples afresh from the restored weights).
  *
- * <p>Lifecycle: build, optionally {@link #resume()}, then {@link #step()} or {@link #run(int)}, then
- * {@link #close()} (which cancels prefetching; it does not close the SPI components, which belong
- * to the caller). Not thread-safe: drive a loop from one thread.
+ * <p>Lifecycle: build, optionally {@link #resume()}, then {@link #step()} or {@link #run(int)},
+ * then {@link #close()} (which cancels prefetching; it does not close the SPI components, which
+ * belong to the caller). Not thread-safe: drive a loop from one thread.
  */
 public final class JbondLoop implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(JbondLoop.class.getName());

@@ -15,13 +15,13 @@ import java.util.Set;
  * {@code y_1..y_k ~ pi_ref(x)}, all scored.
  *
  * <ul>
- *   <li>Forward term {@code KL(pi_BoN || pi)}: SFT on a real Best-of-N sample, the best of the first
- *       N reference samples (the earliest on ties): weight {@code -(1 - beta) / P}.
- *   <li>Backward term {@code KL(pi || pi_BoN)}, whose gradient is {@code -E_pi[grad log pi(y) R(y)]}
- *       with {@code R(y) = (N - 1) r_BOND(y) - (log pi(y) - log pi_ref(y))} and {@code r_BOND(y) =
- *       log p_<=(y)}; the quantile is the Monte-Carlo estimate {@code p_hat_<=(y) = (1/k) sum_i 1{r(y_i)
- *       <= r(y)}}, floored (the paper does not say how it handles {@code log 0}). Weight {@code -beta
- *       (R - B) / (P m)} for m policy samples per prompt.
+ *   <li>Forward term {@code KL(pi_BoN || pi)}: SFT on a real Best-of-N sample, the best of the
+ *       first N reference samples (the earliest on ties): weight {@code -(1 - beta) / P}.
+ *   <li>Backward term {@code KL(pi || pi_BoN)}, whose gradient is {@code -E_pi[grad log pi(y)
+ *       R(y)]} with {@code R(y) = (N - 1) r_BOND(y) - (log pi(y) - log pi_ref(y))} and {@code
+ *       r_BOND(y) = log p_<=(y)}; the quantile is the Monte-Carlo estimate {@code p_hat_<=(y) =
+ *       (1/k) sum_i 1{r(y_i) <= r(y)}}, floored (the paper does not say how it handles {@code log
+ *       0}). Weight {@code -beta (R - B) / (P m)} for m policy samples per prompt.
  *   <li>Optionally the collision correction: {@code r_BOND += log C_N(p_<, p_<=) / (N - 1)}, which
  *       makes the backward fixed point exactly Theorem 1's {@code pi_BoN}; the paper drops it
  *       ("made no significant difference").

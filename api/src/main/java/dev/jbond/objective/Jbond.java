@@ -21,13 +21,13 @@ import java.util.Set;
  *       ties), {@code L_fw = -log pi_t(best | x)}: weight {@code -(1 - beta) / P} on {@code best}.
  *   <li>Backward term (policy gradient): {@code r_J(y) = -log 16} if {@code r(y) < min(r(a1),
  *       r(a2))}, else 0; return {@code R = r_J(y) - (log pi_t(y|x) - log pi_anchor_t(y|x))}
- *       (stop-gradient); optional baseline B (the mean return of the other prompts' samples); {@code
- *       L_bw = -(R - B) log pi_t(y|x)}: weight {@code -beta (R - B) / P} on y. The constant {@code
- *       -log 16} makes {@code E[r_J] = log p_<=} at the median ({@code p_<= = 1/2}).
+ *       (stop-gradient); optional baseline B (the mean return of the other prompts' samples);
+ *       {@code L_bw = -(R - B) log pi_t(y|x)}: weight {@code -beta (R - B) / P} on y. The constant
+ *       {@code -log 16} makes {@code E[r_J] = log p_<=} at the median ({@code p_<= = 1/2}).
  *   <li>Anchor regulariser: {@code L_reg = sg(log pi_t(y|x) - log pi_anchor_t(y|x)) log pi_t(y|x)},
- *       the score-function gradient of {@code KL(pi_t || pi_anchor_t)}, pulling the policy toward the
- *       anchor: weight {@code gamma (log pi_t - log pi_anchor) / P} on y. (The paper's pseudo-code
- *       prints a minus sign here; it is a typo.)
+ *       the score-function gradient of {@code KL(pi_t || pi_anchor_t)}, pulling the policy toward
+ *       the anchor: weight {@code gamma (log pi_t - log pi_anchor) / P} on y. (The paper's
+ *       pseudo-code prints a minus sign here; it is a typo.)
  *   <li>Loss: mean over prompts of {@code (1 - beta) L_fw + beta L_bw + gamma L_reg}; then the EMA
  *       anchor update {@code theta_anchor <- (1 - eta) theta_anchor + eta theta_{t+1}}.
  * </ul>

@@ -14,9 +14,9 @@ import java.util.Set;
  * 2024, section 6, following Ahmadian et al. 2024; specification: {@code bond-algorithm.md},
  * section 5).
  *
- * <p>Per prompt, k policy samples {@code y_i ~ pi_t(x)} (default 2); return {@code R_i = r(y_i) -
- * c (log pi_t(y_i|x) - log pi_ref(y_i|x))} (stop-gradient), leave-one-out baseline {@code B_i} =
- * mean return of the other samples of the same prompt; loss {@code -(R_i - B_i) log pi_t(y_i|x)}
+ * <p>Per prompt, k policy samples {@code y_i ~ pi_t(x)} (default 2); return {@code R_i = r(y_i) - c
+ * (log pi_t(y_i|x) - log pi_ref(y_i|x))} (stop-gradient), leave-one-out baseline {@code B_i} = mean
+ * return of the other samples of the same prompt; loss {@code -(R_i - B_i) log pi_t(y_i|x)}
  * averaged over all samples: weight {@code -(R_i - B_i) / (P k)}. This is an unbiased gradient of
  * {@code E_pi[r] - c KL(pi || pi_ref)}, whose maximiser is {@code pi_ref exp(r / c) / Z}. The
  * anchor is not used.

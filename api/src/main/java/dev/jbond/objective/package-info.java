@@ -7,9 +7,9 @@
  * (REINFORCE) term, the anchor regulariser is a score-function term. The learner then only needs
  * sequence log-probabilities and one optimizer step; a new objective never touches it.
  *
- * <p>Objectives: {@link dev.jbond.objective.Jbond} (the paper's practical algorithm and the default),
- * {@link dev.jbond.objective.Bond} (BOND for a fixed N with Monte-Carlo quantiles), {@link
- * dev.jbond.objective.IterativeBond} (Best-of-n of a moving anchor), and {@link
+ * <p>Objectives: {@link dev.jbond.objective.Jbond} (the paper's practical algorithm and the
+ * default), {@link dev.jbond.objective.Bond} (BOND for a fixed N with Monte-Carlo quantiles),
+ * {@link dev.jbond.objective.IterativeBond} (Best-of-n of a moving anchor), and {@link
  * dev.jbond.objective.Reinforce} (the paper's baseline). Source: Sessa et al., "BOND: Aligning LLMs
  * with Best-of-N Distillation", arXiv 2407.14622 (ICLR 2025).
  */

@@ -19,10 +19,10 @@ import dev.jbond.objective.Reinforce;
  *
  * <ul>
  *   <li>{@link Jbond}: {@code c_y = [-(1 - beta) Bo2_anchor(y) + pi(y) (-beta (E[r_J(y)] - l(y)) +
- *       gamma l(y))] / P} with {@code l = log pi - log pi_anchor} and {@code E[r_J(y)] = -penalty (1
- *       - p_<=(y))^2} (quantile under the anchor).
- *   <li>{@link Bond} and {@link IterativeBond}: {@code c_y = [-(1 - beta) BoN_q(y) - beta pi(y) ((N -
- *       1) r_BOND(y) - l(y))] / P}, with q the reference (BOND) or the anchor (iterative), exact
+ *       gamma l(y))] / P} with {@code l = log pi - log pi_anchor} and {@code E[r_J(y)] = -penalty
+ *       (1 - p_<=(y))^2} (quantile under the anchor).
+ *   <li>{@link Bond} and {@link IterativeBond}: {@code c_y = [-(1 - beta) BoN_q(y) - beta pi(y) ((N
+ *       - 1) r_BOND(y) - l(y))] / P}, with q the reference (BOND) or the anchor (iterative), exact
  *       quantiles under q, and {@code l = log pi - log q}.
  *   <li>{@link Reinforce}: {@code c_y = -pi(y) (r(y) - c l(y)) / P}, {@code l = log pi - log
  *       pi_ref}.

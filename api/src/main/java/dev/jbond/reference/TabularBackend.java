@@ -187,17 +187,15 @@ public final class TabularBackend
           k++;
           cum += Math.exp(lp[k]);
         }
-        out.add(
-            new Generation(
-                p, TokenSequence.of(k), Optional.of(LogProbs.of(lp[k])), model));
+        out.add(new Generation(p, TokenSequence.of(k), Optional.of(LogProbs.of(lp[k])), model));
       }
     }
     return out;
   }
 
   /**
-   * The seed of sample {@code j} of a prompt within a request: a SplitMix64 mix of the request seed,
-   * the prompt id and j.
+   * The seed of sample {@code j} of a prompt within a request: a SplitMix64 mix of the request
+   * seed, the prompt id and j.
    */
   static long sampleSeed(long seed, String promptId, int j) {
     long z = seed * 0x9E3779B97F4A7C15L + promptId.hashCode() * 0xC2B2AE3D27D4EB4FL + j + 1;
@@ -360,8 +358,7 @@ public final class TabularBackend
     }
     int n = data.readInt();
     if (n != policy.length) {
-      throw new IOException(
-          "Expected a snapshot of " + policy.length + " parameters, found " + n);
+      throw new IOException("Expected a snapshot of " + policy.length + " parameters, found " + n);
     }
     long restoredSteps = data.readLong();
     double[][] arrays = new double[5][n];
@@ -400,7 +397,8 @@ public final class TabularBackend
       for (int i = 0; i < problem.size(); i++) {
         int off = problem.offset(i);
         int len = problem.completions(i);
-        StringBuilder sb = new StringBuilder("{\"prompt\": \"p").append(i).append("\", \"logits\": [");
+        StringBuilder sb =
+            new StringBuilder("{\"prompt\": \"p").append(i).append("\", \"logits\": [");
         for (int k = 0; k < len; k++) {
           sb.append(k == 0 ? "" : ", ").append(weights[off + k]);
         }
@@ -413,6 +411,10 @@ public final class TabularBackend
       }
     }
   }
+
+  /** Nothing to release; present because every SPI interface declares {@code close()}. */
+  @Override
+  public void close() {}
 
   @Override
   public String toString() {

@@ -60,8 +60,8 @@ public record TabularDemo(
   }
 
   /**
-   * Returns the demo's defaults: 16 prompts x 32 completions, 2000 J-BOND steps, Adam 0.05, seed
-   * 7, output in {@code runs/tabular-demo}.
+   * Returns the demo's defaults: 16 prompts x 32 completions, 2000 J-BOND steps, Adam 0.05, seed 7,
+   * output in {@code runs/tabular-demo}.
    *
    * @return the defaults
    */
@@ -141,7 +141,8 @@ public record TabularDemo(
     Path metricsFile = out.resolve("jbond-metrics.jsonl");
     Files.deleteIfExists(metricsFile);
     Jbond objective = Jbond.defaults();
-    console.printf(Locale.ROOT, "%nSampled %s, Adam lr %s, %d steps%n", objective, learningRate, steps);
+    console.printf(
+        Locale.ROOT, "%nSampled %s, Adam lr %s, %d steps%n", objective, learningRate, steps);
     console.println("   step   reward   quantile   KL(pi||ref)   frontier KL at quantile");
     List<TabularEvaluation.Point> jbondPoints = new ArrayList<>();
     TabularBackend backend = TabularBackend.adam(problem, learningRate);
@@ -187,7 +188,8 @@ public record TabularDemo(
     console.printf(Locale.ROOT, "  metrics: %s%n", metricsFile);
 
     console.printf(
-        Locale.ROOT, "%nREINFORCE on r - c KL(pi||ref), trained to its optimum (exact gradients):%n");
+        Locale.ROOT,
+        "%nREINFORCE on r - c KL(pi||ref), trained to its optimum (exact gradients):%n");
     console.println("      c   quantile   KL(pi||ref)   frontier KL at quantile");
     List<TabularEvaluation.Point> reinforce = new ArrayList<>();
     for (double c : REINFORCE_COEFFICIENTS) {

@@ -10,8 +10,8 @@ import dev.jbond.internal.Checks;
  * reference reaches), all averaged over prompts.
  *
  * <p>The reward quantile of a completion y is the mid-quantile {@code (p_<(y) + p_<=(y)) / 2} under
- * the reference, so that the reference itself scores exactly 0.5 and Best-of-N scores {@code N /
- * (N + 1)} when rewards are distinct and single completions improbable.
+ * the reference, so that the reference itself scores exactly 0.5 and Best-of-N scores {@code N / (N
+ * + 1)} when rewards are distinct and single completions improbable.
  */
 public final class TabularEvaluation {
   private final TabularProblem problem;

@@ -25,7 +25,9 @@ public final class TabularProblem {
 
   private TabularProblem(double[][] referenceLogits, double[][] rewards) {
     Checks.checkArgument(
-        referenceLogits.length > 0, "Expected at least one prompt, found %d", referenceLogits.length);
+        referenceLogits.length > 0,
+        "Expected at least one prompt, found %d",
+        referenceLogits.length);
     Checks.checkSameLength(referenceLogits.length, rewards.length, "reward rows (one per prompt)");
     this.referenceLogits = new double[referenceLogits.length][];
     this.rewards = new double[rewards.length][];

@@ -11,6 +11,7 @@ import static org.mockito.ArgumentMatchers.anyInt;
 import static org.mockito.ArgumentMatchers.anyList;
 import static org.mockito.ArgumentMatchers.anyLong;
 import static org.mockito.ArgumentMatchers.eq;
+import static org.mockito.Mockito.doThrow;
 import static org.mockito.Mockito.inOrder;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.never;
@@ -192,7 +193,7 @@ class JbondLoopTest {
 
   @Test
   void step_learnerDiverges_nothingPublishedAfter() {
-    when(learner.step(anyList())).thenThrow(new TrainingDivergedException(1, "loss is NaN"));
+    doThrow(new TrainingDivergedException(1, "loss is NaN")).when(learner).step(anyList());
     try (JbondLoop l = loop().build()) {
       assertThrows(TrainingDivergedException.class, l::step);
       verify(publisher, never()).publish(any(), any(), eq(1L));

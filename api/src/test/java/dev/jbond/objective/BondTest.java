@@ -49,8 +49,7 @@ class BondTest {
     Bond corrected = Bond.builder(4).optCollisionCorrection(true).build();
     assertEquals(Math.log(0.5), plain.bondReward(0.25, 0.5), 1e-12);
     // C_4 = 1 + 1/2 + 1/4 + 1/8
-    assertEquals(
-        Math.log(0.5) + Math.log(1.875) / 3, corrected.bondReward(0.25, 0.5), 1e-12);
+    assertEquals(Math.log(0.5) + Math.log(1.875) / 3, corrected.bondReward(0.25, 0.5), 1e-12);
   }
 
   @Test
@@ -72,8 +71,7 @@ class BondTest {
     assertEquals(
         "Expected quantile samples per prompt (at least N) >= 8, found 4",
         assertThrows(
-                IllegalArgumentException.class,
-                () -> Bond.builder(8).optQuantileSamples(4).build())
+                IllegalArgumentException.class, () -> Bond.builder(8).optQuantileSamples(4).build())
             .getMessage());
   }
 }
