@@ -1,0 +1,2 @@
+/** Unit tests of the EMA anchor arithmetic. */
+package dev.jbond.anchor;

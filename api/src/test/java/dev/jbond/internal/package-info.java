@@ -1,0 +1,2 @@
+/** Unit tests of the internal helpers: the JSON writer and parser. */
+package dev.jbond.internal;

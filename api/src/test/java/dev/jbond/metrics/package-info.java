@@ -1,0 +1,2 @@
+/** Unit tests of the JSON-lines metrics writer and reader. */
+package dev.jbond.metrics;
