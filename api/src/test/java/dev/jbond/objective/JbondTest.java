@@ -30,10 +30,11 @@ class JbondTest {
     Prompt a = prompt("a");
     Prompt b = prompt("b");
     // a: policy loses to both anchors (0.1 < min(0.5, 0.7)) -> r_J = -log 16; best anchor = 2nd.
-    // b: policy beats one anchor -> r_J = 0; best anchor = 1st (tie goes to the first drawn).
+    // b: policy ties both anchors -> r_J = 0 (strict "<"); best anchor = 1st (first drawn wins
+    // ties).
     ObjectiveOutput out =
         j.weights(
-            List.of(group(a, 0.1, -1.0, -1.2, 0.5, 0.7), group(b, 0.6, -2.0, -1.0, 0.9, 0.9)));
+            List.of(group(a, 0.1, -1.0, -1.2, 0.5, 0.7), group(b, 0.9, -2.0, -1.0, 0.9, 0.9)));
     List<WeightedSequence> w = out.batch();
     assertEquals(4, w.size());
     // forward: -(1 - beta) / P on the better anchor sample
