@@ -150,47 +150,77 @@ public final class JbondLoop implements AutoCloseable {
    * Restores the learner from the newest checkpoint, if there is one, and republishes its weights.
    * Call before the first {@link #step()}.
    *
+   * <p>A checkpoint that is corrupt or does not match the learner is skipped with a warning, and
+   * the one before it is tried.
+   *
    * @return the restored step, or empty when the store holds no checkpoint
    * @throws IllegalStateException when no checkpoint store is configured or steps were already run
-   * @throws UncheckedIOException when the checkpoint cannot be read
+   * @throws UncheckedIOException when checkpoints exist but none can be restored
    */
   public Optional<Long> resume() {
     checkOpen();
     Checks.checkState(checkpoints != null, "Cannot resume: no checkpoint store is configured");
     Checks.checkState(!started, "Cannot resume after steps were run");
+    List<Long> steps;
     try {
-      Optional<Long> latest = checkpoints.latest();
-      if (latest.isEmpty()) {
-        return latest;
-      }
-      try (InputStream in = checkpoints.open(latest.get());
-          DataInputStream data = new DataInputStream(in)) {
-        int format = data.readInt();
-        if (format != CHECKPOINT_FORMAT) {
-          throw new IOException(
-              "Expected loop checkpoint format " + CHECKPOINT_FORMAT + ", found " + format);
-        }
-        long step = data.readLong();
-        String writtenBy = data.readUTF();
-        if (!writtenBy.equals(objective.toString())) {
-          LOG.log(
-              System.Logger.Level.WARNING,
-              "Resuming step {0} written by objective {1} with objective {2}",
-              step,
-              writtenBy,
-              objective);
-        }
-        learner.restore(data);
-        if (learner.stepCount() != step) {
-          throw new IOException(
-              "Expected the learner snapshot at step " + step + ", found " + learner.stepCount());
-        }
-      }
-      publishAll();
-      started = true;
-      return latest;
+      steps = checkpoints.steps();
     } catch (IOException e) {
-      throw new UncheckedIOException("Cannot resume from checkpoint: " + e.getMessage(), e);
+      throw new UncheckedIOException("Cannot list checkpoints: " + e.getMessage(), e);
+    }
+    IOException last = null;
+    for (int i = steps.size() - 1; i >= 0; i--) {
+      long step = steps.get(i);
+      try {
+        restoreFrom(step);
+        publishAll();
+        started = true;
+        return Optional.of(step);
+      } catch (IOException e) {
+        LOG.log(
+            System.Logger.Level.WARNING,
+            "Checkpoint of step {0} is unusable ({1}); trying the previous one",
+            step,
+            e.getMessage());
+        last = e;
+      }
+    }
+    if (last != null) {
+      throw new UncheckedIOException(
+          "Cannot resume: none of the checkpoints "
+              + steps
+              + " is usable, last error: "
+              + last.getMessage(),
+          last);
+    }
+    return Optional.empty();
+  }
+
+  private void restoreFrom(long step) throws IOException {
+    try (InputStream in = checkpoints.open(step);
+        DataInputStream data = new DataInputStream(in)) {
+      int format = data.readInt();
+      if (format != CHECKPOINT_FORMAT) {
+        throw new IOException(
+            "Expected loop checkpoint format " + CHECKPOINT_FORMAT + ", found " + format);
+      }
+      long written = data.readLong();
+      if (written != step) {
+        throw new IOException("Expected loop state of step " + step + ", found " + written);
+      }
+      String writtenBy = data.readUTF();
+      if (!writtenBy.equals(objective.toString())) {
+        LOG.log(
+            System.Logger.Level.WARNING,
+            "Resuming step {0} written by objective {1} with objective {2}",
+            step,
+            writtenBy,
+            objective);
+      }
+      learner.restore(data);
+      if (learner.stepCount() != step) {
+        throw new IOException(
+            "Expected the learner snapshot at step " + step + ", found " + learner.stepCount());
+      }
     }
   }
 
