@@ -1,5 +1,6 @@
 package dev.jbond;
 
+import dev.jbond.internal.Checks;
 import java.util.Objects;
 
 /**
@@ -18,14 +19,6 @@ public record ScoredGeneration(Generation generation, double reward) {
    */
   public ScoredGeneration {
     Objects.requireNonNull(generation, "generation");
-    if (!Double.isFinite(reward)) {
-      throw new IllegalArgumentException(
-          "Expected a finite reward, found "
-              + reward
-              + " for prompt '"
-              + generation.prompt().id()
-              + "' from "
-              + generation.model());
-    }
+    Checks.checkReward(reward, generation);
   }
 }

@@ -147,4 +147,25 @@ public final class Checks {
       throw new IllegalArgumentException("Expected " + expected + " " + what + ", found " + found);
     }
   }
+
+  /**
+   * Returns {@code reward} when it is finite.
+   *
+   * @param reward the reward of {@code generation}
+   * @param generation the generation it scores, named in the message
+   * @return {@code reward}
+   * @throws IllegalArgumentException when the reward is NaN or infinite
+   */
+  public static double checkReward(double reward, dev.jbond.Generation generation) {
+    if (!Double.isFinite(reward)) {
+      throw new IllegalArgumentException(
+          "Expected a finite reward, found "
+              + reward
+              + " for prompt '"
+              + generation.prompt().id()
+              + "' from "
+              + generation.model());
+    }
+    return reward;
+  }
 }

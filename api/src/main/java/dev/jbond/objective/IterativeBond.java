@@ -13,94 +13,68 @@ import java.util.Set;
  * bond-algorithm.md}, section 3). After j refreshes the policy approximates Best-of-{@code n^j} of
  * the reference without fixing N in advance.
  *
- * <p>The weights are those of {@link Bond} with the anchor in place of the reference: quantiles,
- * Best-of-n samples and the KL term of the return are all taken against the anchor, and {@code (n -
- * 1)} replaces {@code (N - 1)}. Per prompt x of a batch of P prompts: policy samples {@code y ~
- * pi(x)} and k anchor samples {@code y_1..y_k ~ pi_anchor(x)}, all scored.
+ * <p>The weights are those of {@link Bond} with the anchor in place of the reference: the
+ * comparison samples, the quantiles, the Best-of-n sample of the forward term and the KL term of
+ * the return ({@code log pi - log pi_anchor}) are all taken against the anchor, and {@code n - 1}
+ * replaces {@code N - 1}. All of {@code distill}'s settings apply with that reading: for example
+ * {@code distill.quantileSamples()} anchor samples are drawn per prompt.
  *
- * <ul>
- *   <li>Forward term {@code KL(pi_BoN || pi)}: SFT on a real Best-of-N sample, the best of the
- *       first N reference samples (the earliest on ties): weight {@code -(1 - beta) / P}.
- *   <li>Backward term {@code KL(pi || pi_BoN)}, whose gradient is {@code -E_pi[grad log pi(y)
- *       R(y)]} with {@code R(y) = (N - 1) r_BOND(y) - (log pi(y) - log pi_ref(y))} and {@code
- *       r_BOND(y) = log p_<=(y)}; the quantile is the Monte-Carlo estimate {@code p_hat_<=(y) =
- *       (1/k) sum_i 1{r(y_i) <= r(y)}}, floored (the paper does not say how it handles {@code log
- *       0}). Weight {@code -beta (R - B) / (P m)} for m policy samples per prompt.
- *   <li>Optionally the collision correction: {@code r_BOND += log C_N(p_<, p_<=) / (N - 1)}, which
- *       makes the backward fixed point exactly Theorem 1's {@code pi_BoN}; the paper drops it
- *       ("made no significant difference").
- * </ul>
- *
- * @param n n of Best-of-n of the anchor, {@code >= 1}; default 2 (paper, also J-BOND)
- * @param beta Jeffreys weight in {@code [0, 1]}; default 0.5 (paper)
- * @param quantileSamples k, anchor samples per prompt, {@code >= N}; default 16 (paper, XSum)
- * @param quantileFloor lower bound on {@code p_hat_<=} before the log, in {@code (0, 1]}; default
- *     {@code 1/(2k)}
- * @param baseline the policy-gradient baseline; default {@link Baseline#LEAVE_ONE_OUT} (the paper
- *     uses the mean return of the other generations of the batch)
- * @param policySamples policy samples per prompt, {@code >= 1}; default 1
- * @param collisionCorrection whether to add the {@code log C_n / (n - 1)} term; default false
- *     (paper)
- * @param refreshEvery M, the hard anchor refresh period in steps, {@code >= 1}; default 1000
- *     (paper, XSum)
+ * @param distill the BOND settings of each distillation phase, read against the anchor; the paper
+ *     uses n in {2, 4} and beta 0.5
+ * @param refreshEvery M, the hard anchor refresh period in steps, {@code >= 1}; the paper uses 1000
+ *     (XSum)
  */
-public record IterativeBond(
-    int n,
-    double beta,
-    int quantileSamples,
-    double quantileFloor,
-    Baseline baseline,
-    int policySamples,
-    boolean collisionCorrection,
-    int refreshEvery)
-    implements Objective {
+public record IterativeBond(Bond distill, int refreshEvery) implements Objective {
 
   /**
-   * Validates the hyperparameters.
+   * Validates the settings.
    *
-   * @param n see the record description
-   * @param beta see the record description
-   * @param quantileSamples see the record description
-   * @param quantileFloor see the record description
-   * @param baseline see the record description
-   * @param policySamples see the record description
-   * @param collisionCorrection see the record description
+   * @param distill see the record description
    * @param refreshEvery see the record description
-   * @throws IllegalArgumentException when a value is out of range
+   * @throws IllegalArgumentException when the refresh period is below 1
    */
   public IterativeBond {
-    BondCore.check(n, beta, quantileSamples, quantileFloor, policySamples);
-    Objects.requireNonNull(baseline, "baseline");
+    Objects.requireNonNull(distill, "distill");
     Checks.checkAtLeast(refreshEvery, 1, "anchor refresh period");
   }
 
   /**
-   * Returns a builder with the paper's defaults (n = 2, refresh every 1000 steps).
+   * Returns iterative BOND with the paper's defaults: Best-of-2 of the anchor, beta 0.5, 16 anchor
+   * samples per prompt for the quantile, refresh every 1000 steps.
    *
-   * @return the builder
+   * @return the objective
    */
-  public static Builder builder() {
-    return new Builder();
+  public static IterativeBond defaults() {
+    return new IterativeBond(Bond.builder(2).build(), 1000);
   }
 
   /**
-   * The BOND reward of a sample with quantiles {@code p_<} and {@code p_<=} (already floored):
-   * {@code log p_<=}, plus {@code log C_N / (N - 1)} with the collision correction.
+   * Returns n of Best-of-n of the anchor.
    *
-   * @param pLess {@code P[r(y') < r(y)]}
-   * @param pLessOrEqual {@code P[r(y') <= r(y)]}, {@code > 0}
+   * @return n
+   */
+  public int n() {
+    return distill.n();
+  }
+
+  /**
+   * Returns the BOND reward of a sample with anchor quantiles {@code p_<} and {@code p_<=}.
+   *
+   * @param pLess {@code P[r(a) < r(y)]}
+   * @param pLessOrEqual {@code P[r(a) <= r(y)]}, {@code > 0}
    * @return {@code r_BOND(y)}
+   * @see Bond#bondReward(double, double)
    */
   public double bondReward(double pLess, double pLessOrEqual) {
-    return BondCore.bondReward(n, pLess, pLessOrEqual, collisionCorrection);
+    return distill.bondReward(pLess, pLessOrEqual);
   }
 
   @Override
   public SamplePlan plan() {
     return new SamplePlan(
-        policySamples,
+        distill.policySamples(),
         PolicyRole.ANCHOR,
-        quantileSamples,
+        distill.quantileSamples(),
         Set.of(PolicyRole.POLICY, PolicyRole.ANCHOR),
         true);
   }
@@ -116,125 +90,10 @@ public record IterativeBond(
         groups,
         plan(),
         "iterative BOND",
-        n,
-        beta,
-        QuantileEstimator.withFixedFloor(quantileFloor),
-        baseline,
-        collisionCorrection);
-  }
-
-  /** Builds an {@link IterativeBond}; settings start at the paper's defaults. */
-  public static final class Builder {
-    private int n = 2;
-    private int refreshEvery = 1000;
-    private double beta = 0.5;
-    private int quantileSamples = -1;
-    private double quantileFloor = Double.NaN;
-    private Baseline baseline = Baseline.LEAVE_ONE_OUT;
-    private int policySamples = 1;
-    private boolean collisionCorrection = false;
-
-    private Builder() {}
-
-    /**
-     * Sets n of Best-of-n of the anchor.
-     *
-     * @param n {@code >= 1}; default 2
-     * @return this builder
-     */
-    public Builder optN(int n) {
-      this.n = n;
-      return this;
-    }
-
-    /**
-     * Sets the hard anchor refresh period.
-     *
-     * @param refreshEvery M, {@code >= 1}; default 1000
-     * @return this builder
-     */
-    public Builder optRefreshEvery(int refreshEvery) {
-      this.refreshEvery = refreshEvery;
-      return this;
-    }
-
-    /**
-     * Sets the Jeffreys weight.
-     *
-     * @param beta in {@code [0, 1]}; default 0.5
-     * @return this builder
-     */
-    public Builder optBeta(double beta) {
-      this.beta = beta;
-      return this;
-    }
-
-    /**
-     * Sets the number of anchor samples per prompt for the quantile estimate.
-     *
-     * @param quantileSamples {@code >= N}; default {@code max(16, N)}
-     * @return this builder
-     */
-    public Builder optQuantileSamples(int quantileSamples) {
-      this.quantileSamples = quantileSamples;
-      return this;
-    }
-
-    /**
-     * Sets the floor of the estimated quantile.
-     *
-     * @param quantileFloor in {@code (0, 1]}; default {@code 1/(2k)}
-     * @return this builder
-     */
-    public Builder optQuantileFloor(double quantileFloor) {
-      this.quantileFloor = quantileFloor;
-      return this;
-    }
-
-    /**
-     * Sets the baseline.
-     *
-     * @param baseline the baseline; default {@link Baseline#LEAVE_ONE_OUT}
-     * @return this builder
-     */
-    public Builder optBaseline(Baseline baseline) {
-      this.baseline = baseline;
-      return this;
-    }
-
-    /**
-     * Sets the number of policy samples per prompt.
-     *
-     * @param policySamples {@code >= 1}; default 1
-     * @return this builder
-     */
-    public Builder optPolicySamples(int policySamples) {
-      this.policySamples = policySamples;
-      return this;
-    }
-
-    /**
-     * Sets whether the collision correction is added to the BOND reward.
-     *
-     * @param collisionCorrection default false
-     * @return this builder
-     */
-    public Builder optCollisionCorrection(boolean collisionCorrection) {
-      this.collisionCorrection = collisionCorrection;
-      return this;
-    }
-
-    /**
-     * Validates the settings and returns the objective.
-     *
-     * @return the objective
-     * @throws IllegalArgumentException when a value is out of range
-     */
-    public IterativeBond build() {
-      int k = quantileSamples > 0 ? quantileSamples : Math.max(16, n);
-      double floor = Double.isNaN(quantileFloor) ? 1.0 / (2 * k) : quantileFloor;
-      return new IterativeBond(
-          n, beta, k, floor, baseline, policySamples, collisionCorrection, refreshEvery);
-    }
+        distill.n(),
+        distill.beta(),
+        QuantileEstimator.withFixedFloor(distill.quantileFloor()),
+        distill.baseline(),
+        distill.collisionCorrection());
   }
 }

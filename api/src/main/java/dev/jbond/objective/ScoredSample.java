@@ -2,6 +2,7 @@ package dev.jbond.objective;
 
 import dev.jbond.Generation;
 import dev.jbond.PolicyRole;
+import dev.jbond.internal.Checks;
 import java.util.Objects;
 
 /**
@@ -28,15 +29,7 @@ public record ScoredSample(
    */
   public ScoredSample {
     Objects.requireNonNull(generation, "generation");
-    if (!Double.isFinite(reward)) {
-      throw new IllegalArgumentException(
-          "Expected a finite reward, found "
-              + reward
-              + " for prompt '"
-              + generation.prompt().id()
-              + "' from "
-              + generation.model());
-    }
+    Checks.checkReward(reward, generation);
   }
 
   /**

@@ -81,7 +81,7 @@ public final class ExactGradient {
     } else if (objective instanceof Bond b) {
       bond(c, b.n(), b.beta(), PolicyRole.REFERENCE, backend, i, pi, logPi, b::bondReward);
     } else if (objective instanceof IterativeBond b) {
-      bond(c, b.n(), b.beta(), PolicyRole.ANCHOR, backend, i, pi, logPi, b::bondReward);
+      bond(c, b.n(), b.distill().beta(), PolicyRole.ANCHOR, backend, i, pi, logPi, b::bondReward);
     } else if (objective instanceof Reinforce r) {
       double[] logRef = backend.logProbabilities(PolicyRole.REFERENCE, i);
       for (int k = 0; k < len; k++) {

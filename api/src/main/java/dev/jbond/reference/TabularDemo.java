@@ -142,7 +142,11 @@ public record TabularDemo(
     Files.deleteIfExists(metricsFile);
     Jbond objective = Jbond.defaults();
     console.printf(
-        Locale.ROOT, "%nSampled %s, Adam lr %s, %d steps%n", objective, learningRate, steps);
+        Locale.ROOT,
+        "%nSampled J-BOND through the training loop: %s, Adam lr %s, %d steps%n",
+        objective,
+        learningRate,
+        steps);
     console.println("   step   reward   quantile   KL(pi||ref)   frontier KL at quantile");
     List<TabularEvaluation.Point> jbondPoints = new ArrayList<>();
     TabularBackend backend = TabularBackend.adam(problem, learningRate);

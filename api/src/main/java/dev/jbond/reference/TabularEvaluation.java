@@ -3,6 +3,8 @@ package dev.jbond.reference;
 import dev.jbond.PolicyRole;
 import dev.jbond.bon.BestOfN;
 import dev.jbond.internal.Checks;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Exact evaluation of a tabular policy: its mean reward quantile under the reference, its KL to the
@@ -16,6 +18,7 @@ import dev.jbond.internal.Checks;
 public final class TabularEvaluation {
   private final TabularProblem problem;
   private final BestOfN[] bon;
+  private final List<Point> frontier = new ArrayList<>();
 
   /**
    * Creates the evaluation of a problem.
@@ -84,12 +87,16 @@ public final class TabularEvaluation {
    * @return the interpolated KL, or infinity beyond Best-of-maxN
    */
   public double frontierKl(double quantile, int maxN) {
-    Point prev = bestOfN(1);
+    Checks.checkAtLeast(maxN, 1, "largest N of the frontier");
+    while (frontier.size() < maxN) {
+      frontier.add(bestOfN(frontier.size() + 1));
+    }
+    Point prev = frontier.get(0);
     if (quantile <= prev.quantile()) {
       return 0;
     }
     for (int n = 2; n <= maxN; n++) {
-      Point p = bestOfN(n);
+      Point p = frontier.get(n - 1);
       if (quantile <= p.quantile()) {
         double t = (quantile - prev.quantile()) / (p.quantile() - prev.quantile());
         return prev.kl() + t * (p.kl() - prev.kl());

@@ -56,11 +56,13 @@ class BondTest {
   void plan_comparesAgainstReference_iterativeAgainstAnchor() {
     assertEquals(PolicyRole.REFERENCE, Bond.builder(8).build().plan().comparisonRole());
     assertEquals(16, Bond.builder(8).build().plan().comparisonSamples());
-    IterativeBond it = IterativeBond.builder().optRefreshEvery(50).build();
+    IterativeBond it = new IterativeBond(Bond.builder(2).build(), 50);
     assertEquals(PolicyRole.ANCHOR, it.plan().comparisonRole());
     assertEquals(new AnchorSchedule.HardRefresh(50), it.anchorSchedule());
     assertEquals(1.0, it.anchorSchedule().etaAfterStep(100));
     assertEquals(0.0, it.anchorSchedule().etaAfterStep(101));
+    assertEquals(2, IterativeBond.defaults().n());
+    assertEquals(1000, IterativeBond.defaults().refreshEvery());
   }
 
   @Test

@@ -113,7 +113,7 @@ class ExactConvergenceTest {
   @ValueSource(ints = {1, 2, 3, 4})
   void iterativeBond_mHardRefreshes_approximatesBestOfTwoToTheM(int m) {
     IterativeBond objective =
-        IterativeBond.builder().optN(2).optBeta(0.5).optCollisionCorrection(true).build();
+        new IterativeBond(Bond.builder(2).optBeta(0.5).optCollisionCorrection(true).build(), 1);
     TabularBackend b = sgd(DISTINCT);
     for (int phase = 0; phase < m; phase++) {
       ExactTrainer.train(objective, b, 30_000, 1e-10);
