@@ -1,0 +1,2 @@
+/** Finite-difference checks of the gradient rules. */
+package dev.jbond.onnx.autodiff;
