@@ -18,7 +18,8 @@ import java.util.Set;
  *
  * <p>Token {@code i} of {@link #tokens()} has id {@code i}; the special tokens follow, so special
  * token {@code j} has id {@code tokens().size() + j}. Tokens are written in the byte-level alphabet
- * (a leading space is {@code Ġ}, see {@link ByteLevelAlphabet}).
+ * (the printable bytes {@code !..~}, {@code ¡..¬} and {@code ®..ÿ} as themselves, the other 68
+ * bytes in order as U+0100..U+0143, so a leading space is {@code Ġ}).
  *
  * @param tokens the ordinary tokens by id, unique and non-empty
  * @param merges the merge rules in rank order; both parts and their join are in {@code tokens}

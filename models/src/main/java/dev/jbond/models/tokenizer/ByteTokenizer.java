@@ -70,20 +70,26 @@ public final class ByteTokenizer implements Tokenizer {
 
   private String decode(TokenSequence tokens, boolean lenient) {
     tokens.checkVocabulary(VOCABULARY_SIZE, "the tokens to decode");
+    int total = 0;
+    for (int i = 0; i < tokens.length(); i++) {
+      total += tokens.get(i) < 256 ? 1 : 0;
+    }
     StringBuilder text = new StringBuilder(tokens.length());
-    byte[] run = new byte[tokens.length()];
+    byte[] run = new byte[total];
     int runLength = 0;
+    int runStart = 0;
     for (int i = 0; i < tokens.length(); i++) {
       int id = tokens.get(i);
       if (id < 256) {
         run[runLength++] = (byte) id;
       } else {
-        text.append(Utf8.decode(run, runLength, lenient));
+        text.append(Utf8.decode(run, runLength, lenient, runStart, total));
+        runStart += runLength;
         runLength = 0;
         text.append(SPECIAL_NAMES[id - 256]);
       }
     }
-    return text.append(Utf8.decode(run, runLength, lenient)).toString();
+    return text.append(Utf8.decode(run, runLength, lenient, runStart, total)).toString();
   }
 
   @Override

@@ -63,11 +63,12 @@ import java.util.regex.PatternSyntaxException;
  *
  * <p>{@link #encode}: normalize; split around added tokens; pre-tokenize each other piece into
  * words (prepending a space to a piece that does not start with one when {@code add_prefix_space})
- * and write each word's UTF-8 bytes as byte-level characters (see {@link ByteLevelAlphabet}); then
- * apply the BPE merges to each word, lowest merge rank first. Word results are cached (bounded).
- * {@link #decode}: each token's string is mapped back to bytes through the byte-level alphabet (a
- * token with a character outside it, such as an added token, stands for its own UTF-8 bytes), and
- * the bytes are read as UTF-8.
+ * and write each word's UTF-8 bytes as byte-level characters (the printable bytes {@code !..~},
+ * {@code ¡..¬} and {@code ®..ÿ} as themselves, the other 68 bytes in order as U+0100..U+0143, so
+ * the space is {@code Ġ}); then apply the BPE merges to each word, lowest merge rank first. Word
+ * results are cached (bounded). {@link #decode}: each token's string is mapped back to bytes
+ * through the byte-level alphabet (a token with a character outside it, such as an added token,
+ * stands for its own UTF-8 bytes), and the bytes are read as UTF-8.
  *
  * <h2>Special tokens</h2>
  *

@@ -187,10 +187,6 @@ final class PreTokenizer {
     return words;
   }
 
-  boolean addPrefixSpace() {
-    return addPrefixSpace;
-  }
-
   @Override
   public String toString() {
     return "PreTokenizer[splits="

@@ -56,6 +56,22 @@ final class Utf8 {
    * @throws IllegalArgumentException when {@code lenient} is false and the bytes are not UTF-8
    */
   static String decode(byte[] bytes, int length, boolean lenient) {
+    return decode(bytes, length, lenient, 0, length);
+  }
+
+  /**
+   * Returns the text of the first {@code length} bytes of {@code bytes}, which are the bytes from
+   * {@code offset} on of a longer sequence of {@code total} bytes (named in the error message).
+   *
+   * @param bytes UTF-8 bytes
+   * @param length how many bytes to decode
+   * @param lenient true to replace malformed bytes with U+FFFD, false to fail on them
+   * @param offset the position of {@code bytes[0]} in the whole sequence
+   * @param total the length of the whole sequence
+   * @return the text
+   * @throws IllegalArgumentException when {@code lenient} is false and the bytes are not UTF-8
+   */
+  static String decode(byte[] bytes, int length, boolean lenient, int offset, int total) {
     if (lenient) {
       return new String(bytes, 0, length, StandardCharsets.UTF_8);
     }
@@ -75,7 +91,7 @@ final class Utf8 {
           String.format(
               "Expected tokens whose bytes are valid UTF-8, found a malformed sequence at byte %d"
                   + " of %d",
-              in.position(), length));
+              offset + in.position(), total));
     }
     // The output buffer holds one char per input byte, which UTF-8 never exceeds.
     Checks.verify(result.isUnderflow(), "UTF-8 decoding of %d bytes overflowed its buffer", length);

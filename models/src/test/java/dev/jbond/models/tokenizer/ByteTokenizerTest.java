@@ -107,6 +107,18 @@ class ByteTokenizerTest {
   }
 
   @Test
+  void decode_malformedByteAfterSpecialToken_namesItsPositionAmongAllBytes() {
+    TokenSequence tokens = TokenSequence.of('a', 'b', ByteTokenizer.EOS_ID, 'c', 0xff, 'd');
+
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> tokenizer.decode(tokens));
+
+    assertEquals(
+        "Expected tokens whose bytes are valid UTF-8, found a malformed sequence at byte 3 of 5",
+        e.getMessage());
+  }
+
+  @Test
   void decodeLenient_truncatedMultiByteCharacter_replacesIt() {
     TokenSequence tokens = TokenSequence.of('a', 0xe2, 0x82, ByteTokenizer.EOS_ID, 0xff, 'b');
 
