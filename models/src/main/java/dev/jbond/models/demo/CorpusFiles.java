@@ -1,0 +1,249 @@
+package dev.jbond.models.demo;
+
+import dev.jbond.Prompt;
+import dev.jbond.TokenSequence;
+import dev.jbond.internal.Checks;
+import dev.jbond.internal.Json;
+import dev.jbond.models.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Writes and reads the demo's data files as JSON lines (one JSON object per line, UTF-8, each line
+ * ending with {@code \n}).
+ *
+ * <ul>
+ *   <li>Examples (the corpus, for supervised training): {@code {"prompt": [ids], "completion":
+ *       [ids]}}. The prompt and the completion are encoded separately, and the completion's ids end
+ *       with the tokenizer's EOS id, so a model learns to stop after the {@code "."} or {@code "!"}
+ *       that ends every {@link SyntheticCorpus} review.
+ *   <li>Prompts (for J-BOND): {@code {"id": "p0000", "prompt": [ids], "text": "The soup was"}}, ids
+ *       {@code "p"} and the 0-based line index with at least four digits; no EOS.
+ * </ul>
+ *
+ * <p>Writers replace the target file atomically (they write a temporary file next to it and move it
+ * into place). Readers name the file and the 1-based line of a problem.
+ */
+public final class CorpusFiles {
+  private CorpusFiles() {}
+
+  /**
+   * Returns the JSON line of one example, without the line break.
+   *
+   * @param example the example
+   * @param tokenizer encodes the prompt and the completion; must have an EOS token
+   * @return {@code {"prompt": [ids], "completion": [ids..., eos]}}
+   * @throws IllegalArgumentException when the tokenizer has no EOS token
+   */
+  public static String exampleLine(Example example, Tokenizer tokenizer) {
+    Objects.requireNonNull(example, "example");
+    int eos = eos(tokenizer);
+    Map<String, Object> line = new LinkedHashMap<>();
+    line.put("prompt", ids(tokenizer.encode(example.prompt())));
+    line.put(
+        "completion", ids(tokenizer.encode(example.completion()).concat(TokenSequence.of(eos))));
+    return Json.write(line);
+  }
+
+  /**
+   * Returns the JSON line of one prompt, without the line break.
+   *
+   * @param id the prompt's id, not empty
+   * @param prompt the prompt's text
+   * @param tokenizer encodes the prompt
+   * @return {@code {"id": id, "prompt": [ids], "text": prompt}}
+   * @throws IllegalArgumentException when {@code id} is empty
+   */
+  public static String promptLine(String id, String prompt, Tokenizer tokenizer) {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(prompt, "prompt");
+    Checks.checkArgument(!id.isEmpty(), "Expected a non-empty prompt id, found \"\"");
+    Map<String, Object> line = new LinkedHashMap<>();
+    line.put("id", id);
+    line.put("prompt", ids(tokenizer.encode(prompt)));
+    line.put("text", prompt);
+    return Json.write(line);
+  }
+
+  /**
+   * Returns the id that {@link #writePrompts} gives the prompt at {@code index}.
+   *
+   * @param index the 0-based index, {@code >= 0}
+   * @return {@code "p"} and the index with at least four digits, for example {@code p0042}
+   * @throws IllegalArgumentException when {@code index < 0}
+   */
+  public static String promptId(int index) {
+    Checks.checkAtLeast(index, 0, "prompt index");
+    return String.format("p%04d", index);
+  }
+
+  /**
+   * Writes {@code examples} as JSON lines (see {@link #exampleLine}).
+   *
+   * @param file the target, replaced
+   * @param examples the examples
+   * @param tokenizer encodes them; must have an EOS token
+   * @throws IOException when the file cannot be written
+   * @throws IllegalArgumentException when the tokenizer has no EOS token
+   */
+  public static void writeExamples(Path file, List<Example> examples, Tokenizer tokenizer)
+      throws IOException {
+    eos(tokenizer);
+    StringBuilder out = new StringBuilder();
+    for (Example example : examples) {
+      out.append(exampleLine(example, tokenizer)).append('\n');
+    }
+    writeAtomically(file, out.toString());
+  }
+
+  /**
+   * Writes {@code prompts} as JSON lines with ids {@link #promptId}{@code (0)}, {@code
+   * promptId(1)}, ... (see {@link #promptLine}).
+   *
+   * @param file the target, replaced
+   * @param prompts the prompts' texts
+   * @param tokenizer encodes them
+   * @throws IOException when the file cannot be written
+   */
+  public static void writePrompts(Path file, List<String> prompts, Tokenizer tokenizer)
+      throws IOException {
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < prompts.size(); i++) {
+      out.append(promptLine(promptId(i), prompts.get(i), tokenizer)).append('\n');
+    }
+    writeAtomically(file, out.toString());
+  }
+
+  /**
+   * Reads a prompts file.
+   *
+   * @param file a file of {@code {"id": ..., "prompt": [ids], ...}} lines; other members are
+   *     ignored, blank lines skipped
+   * @return the prompts in file order
+   * @throws IOException when the file cannot be read, or a line is not such an object, or an id
+   *     repeats; the message names the file and the line
+   */
+  public static List<Prompt> readPrompts(Path file) throws IOException {
+    List<Prompt> prompts = new ArrayList<>();
+    Set<String> ids = new HashSet<>();
+    List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+    for (int i = 0; i < lines.size(); i++) {
+      if (lines.get(i).isBlank()) {
+        continue;
+      }
+      Map<String, Object> line = object(file, i, lines.get(i));
+      if (!(line.get("id") instanceof String id) || id.isEmpty()) {
+        throw lineError(file, i, "a non-empty string 'id'", describe(line.get("id")));
+      }
+      if (!ids.add(id)) {
+        throw lineError(file, i, "unique prompt ids", "'" + id + "' again");
+      }
+      prompts.add(new Prompt(id, tokens(file, i, line, "prompt")));
+    }
+    return prompts;
+  }
+
+  /**
+   * Reads an examples file.
+   *
+   * @param file a file of {@code {"prompt": [ids], "completion": [ids]}} lines; other members are
+   *     ignored, blank lines skipped
+   * @return the examples in file order
+   * @throws IOException when the file cannot be read, or a line is not such an object; the message
+   *     names the file and the line
+   */
+  public static List<TokenizedExample> readExamples(Path file) throws IOException {
+    List<TokenizedExample> examples = new ArrayList<>();
+    List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+    for (int i = 0; i < lines.size(); i++) {
+      if (lines.get(i).isBlank()) {
+        continue;
+      }
+      Map<String, Object> line = object(file, i, lines.get(i));
+      examples.add(
+          new TokenizedExample(
+              tokens(file, i, line, "prompt"), tokens(file, i, line, "completion")));
+    }
+    return examples;
+  }
+
+  private static int eos(Tokenizer tokenizer) {
+    Objects.requireNonNull(tokenizer, "tokenizer");
+    Checks.checkArgument(
+        tokenizer.eosId().isPresent(),
+        "Expected a tokenizer with an EOS token to end completions, found none in %s",
+        tokenizer.name());
+    return tokenizer.eosId().getAsInt();
+  }
+
+  private static List<Integer> ids(TokenSequence tokens) {
+    List<Integer> ids = new ArrayList<>(tokens.length());
+    for (int i = 0; i < tokens.length(); i++) {
+      ids.add(tokens.get(i));
+    }
+    return ids;
+  }
+
+  private static void writeAtomically(Path file, String text) throws IOException {
+    Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
+    Files.writeString(temporary, text, StandardCharsets.UTF_8);
+    Files.move(
+        temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  private static Map<String, Object> object(Path file, int index, String text) throws IOException {
+    try {
+      return Json.parseObject(text);
+    } catch (IllegalArgumentException e) {
+      throw new IOException(
+          "Cannot parse line " + (index + 1) + " of " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static TokenSequence tokens(Path file, int index, Map<String, Object> line, String key)
+      throws IOException {
+    if (!(line.get(key) instanceof List<?> list)) {
+      throw lineError(file, index, "an array of token ids '" + key + "'", describe(line.get(key)));
+    }
+    int[] ids = new int[list.size()];
+    for (int i = 0; i < ids.length; i++) {
+      if (!(list.get(i) instanceof Long id) || id < 0 || id > Integer.MAX_VALUE) {
+        throw lineError(
+            file,
+            index,
+            "token ids (integers in [0, 2^31 - 1]) in '" + key + "'",
+            describe(list.get(i)) + " at position " + i);
+      }
+      ids[i] = (int) (long) id;
+    }
+    return TokenSequence.of(ids);
+  }
+
+  private static IOException lineError(Path file, int index, String expected, String found) {
+    return new IOException(
+        "Expected " + expected + " on line " + (index + 1) + " of " + file + ", found " + found);
+  }
+
+  private static String describe(Object value) {
+    if (value == null) {
+      return "none";
+    } else if (value instanceof String s) {
+      return "\"" + s + "\"";
+    } else if (value instanceof List<?>) {
+      return "an array";
+    } else if (value instanceof Map<?, ?>) {
+      return "an object";
+    }
+    return String.valueOf(value);
+  }
+}

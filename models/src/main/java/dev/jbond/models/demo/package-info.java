@@ -1,0 +1,8 @@
+/**
+ * The demo's data: {@link dev.jbond.models.demo.SyntheticCorpus}, a deterministic generator of
+ * short reviews; {@link dev.jbond.models.demo.SentimentLexicon}, the graded sentiment words of its
+ * grammar and the sentiment score of a text that the demo reward follows; and {@link
+ * dev.jbond.models.demo.CorpusFiles}, which writes and reads the corpus and prompts as JSON lines
+ * of token ids.
+ */
+package dev.jbond.models.demo;

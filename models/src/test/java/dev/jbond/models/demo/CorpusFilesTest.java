@@ -1,0 +1,200 @@
+package dev.jbond.models.demo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jbond.Prompt;
+import dev.jbond.TokenSequence;
+import dev.jbond.internal.Json;
+import dev.jbond.models.tokenizer.BytePairTrainer;
+import dev.jbond.models.tokenizer.ByteTokenizer;
+import dev.jbond.models.tokenizer.HuggingFaceTokenizer;
+import dev.jbond.models.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CorpusFilesTest {
+  private final ByteTokenizer bytes = new ByteTokenizer();
+
+  @Test
+  void exampleLine_byteTokenizer_writesByteIdsAndEndsTheCompletionWithEos() {
+    String line = CorpusFiles.exampleLine(new Example("Hi", " ok."), bytes);
+
+    assertEquals("{\"prompt\":[72,105],\"completion\":[32,111,107,46,256]}", line);
+  }
+
+  @Test
+  void promptLine_byteTokenizer_writesIdIdsAndText() {
+    String line = CorpusFiles.promptLine("p0007", "The \"soup\" was", bytes);
+
+    assertEquals(
+        "{\"id\":\"p0007\",\"prompt\":[84,104,101,32,34,115,111,117,112,34,32,119,97,115],"
+            + "\"text\":\"The \\\"soup\\\" was\"}",
+        line);
+  }
+
+  @Test
+  void exampleLine_tokenizerWithoutEos_throwsNamingIt() {
+    Tokenizer noEos =
+        new BytePairTrainer(0, 2, List.of(), false).train(List.of("x")).toTokenizer("no-eos");
+
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> CorpusFiles.exampleLine(new Example("a", " b."), noEos));
+
+    assertEquals(
+        "Expected a tokenizer with an EOS token to end completions, found none in no-eos",
+        e.getMessage());
+  }
+
+  @Test
+  void promptId_index_hasAtLeastFourDigits() {
+    assertEquals("p0000", CorpusFiles.promptId(0));
+    assertEquals("p0042", CorpusFiles.promptId(42));
+    assertEquals("p12345", CorpusFiles.promptId(12345));
+  }
+
+  @Test
+  void writeExamples_generatedCorpus_writesWellFormedLinesThatReadBack(@TempDir Path dir)
+      throws IOException {
+    List<Example> examples = SyntheticCorpus.generate(5, 300);
+    Path file = dir.resolve("corpus.jsonl");
+
+    CorpusFiles.writeExamples(file, examples, bytes);
+
+    List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+    assertEquals(examples.size(), lines.size());
+    assertTrue(Files.readString(file).endsWith("}\n"));
+    for (String line : lines) {
+      Map<String, Object> object = Json.parseObject(line);
+      assertEquals(Set.of("prompt", "completion"), object.keySet());
+    }
+    List<TokenizedExample> read = CorpusFiles.readExamples(file);
+    assertEquals(examples.size(), read.size());
+    for (int i = 0; i < examples.size(); i++) {
+      TokenSequence completion = read.get(i).completion();
+      assertEquals(ByteTokenizer.EOS_ID, completion.get(completion.length() - 1));
+      assertEquals(examples.get(i).prompt(), bytes.decode(read.get(i).prompt()));
+      assertEquals(
+          examples.get(i).completion(), bytes.decode(bytes.withoutSpecialTokens(completion)));
+      assertEquals(
+          bytes.encode(examples.get(i).text()),
+          read.get(i).prompt().concat(bytes.withoutSpecialTokens(completion)));
+    }
+  }
+
+  @Test
+  void writePrompts_allPrompts_readBackWithIdsAndTokens(@TempDir Path dir) throws IOException {
+    List<String> prompts = SyntheticCorpus.prompts();
+    Path file = dir.resolve("prompts.jsonl");
+
+    CorpusFiles.writePrompts(file, prompts, bytes);
+
+    List<Prompt> read = CorpusFiles.readPrompts(file);
+    assertEquals(prompts.size(), read.size());
+    for (int i = 0; i < prompts.size(); i++) {
+      assertEquals(CorpusFiles.promptId(i), read.get(i).id());
+      assertEquals(bytes.encode(prompts.get(i)), read.get(i).tokens());
+    }
+    Map<String, Object> first =
+        Json.parseObject(Files.readAllLines(file, StandardCharsets.UTF_8).get(0));
+    assertEquals("The soup was", first.get("text"));
+  }
+
+  @Test
+  void writeExamples_trainedBpeTokenizer_roundTripsTheText(@TempDir Path dir) throws IOException {
+    List<Example> examples = SyntheticCorpus.generate(9, 200);
+    HuggingFaceTokenizer bpe =
+        BytePairTrainer.withMerges(120)
+            .train(examples.stream().map(Example::text).toList())
+            .toTokenizer("corpus-bpe");
+    Path file = dir.resolve("corpus.jsonl");
+
+    CorpusFiles.writeExamples(file, examples, bpe);
+
+    List<TokenizedExample> read = CorpusFiles.readExamples(file);
+    int tokens = 0;
+    int characters = 0;
+    for (int i = 0; i < examples.size(); i++) {
+      TokenSequence completion = read.get(i).completion();
+      assertEquals(bpe.eosId().getAsInt(), completion.get(completion.length() - 1));
+      assertEquals(examples.get(i).prompt(), bpe.decode(read.get(i).prompt()));
+      assertEquals(examples.get(i).completion(), bpe.decode(bpe.withoutSpecialTokens(completion)));
+      tokens += read.get(i).prompt().length() + completion.length();
+      characters += examples.get(i).text().length();
+    }
+    assertTrue(tokens < characters / 2, tokens + " tokens for " + characters + " characters");
+  }
+
+  @Test
+  void writePrompts_existingFile_isReplaced(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("prompts.jsonl");
+    Files.writeString(file, "old content that is much longer than the new file\n".repeat(10));
+
+    CorpusFiles.writePrompts(file, List.of("A"), bytes);
+
+    assertEquals("{\"id\":\"p0000\",\"prompt\":[65],\"text\":\"A\"}\n", Files.readString(file));
+    assertEquals(List.of(file), Files.list(dir).toList());
+  }
+
+  @Test
+  void readPrompts_lineThatDoesNotParse_throwsNamingFileAndLine(@TempDir Path dir)
+      throws IOException {
+    Path file = dir.resolve("prompts.jsonl");
+    Files.writeString(
+        file, "{\"id\": \"a\", \"prompt\": [1]}\n{\"id\": \"b\", \"prompt\": [1,]}\n");
+
+    IOException e = assertThrows(IOException.class, () -> CorpusFiles.readPrompts(file));
+
+    assertEquals(
+        "Cannot parse line 2 of " + file + ": Expected a JSON value at position 25, found ']'",
+        e.getMessage());
+  }
+
+  @Test
+  void readPrompts_repeatedId_throwsNamingIt(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("prompts.jsonl");
+    Files.writeString(
+        file, "{\"id\": \"a\", \"prompt\": [1]}\n\n{\"id\": \"a\", \"prompt\": [2]}\n");
+
+    IOException e = assertThrows(IOException.class, () -> CorpusFiles.readPrompts(file));
+
+    assertEquals(
+        "Expected unique prompt ids on line 3 of " + file + ", found 'a' again", e.getMessage());
+  }
+
+  @Test
+  void readExamples_negativeTokenId_throwsNamingThePosition(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("corpus.jsonl");
+    Files.writeString(file, "{\"prompt\": [1, 2], \"completion\": [3, -4]}\n");
+
+    IOException e = assertThrows(IOException.class, () -> CorpusFiles.readExamples(file));
+
+    assertEquals(
+        "Expected token ids (integers in [0, 2^31 - 1]) in 'completion' on line 1 of "
+            + file
+            + ", found -4 at position 1",
+        e.getMessage());
+  }
+
+  @Test
+  void readExamples_missingCompletion_throwsNamingTheField(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("corpus.jsonl");
+    Files.writeString(file, "{\"prompt\": [1, 2]}\n");
+
+    IOException e = assertThrows(IOException.class, () -> CorpusFiles.readExamples(file));
+
+    assertEquals(
+        "Expected an array of token ids 'completion' on line 1 of " + file + ", found none",
+        e.getMessage());
+  }
+}

@@ -1,0 +1,501 @@
+package dev.jbond.models.tokenizer;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jbond.TokenSequence;
+import dev.jbond.internal.Json;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class HuggingFaceTokenizerTest {
+  /** Ids of the committed test tokenizer's special tokens (after 256 bytes and 150 merges). */
+  private static final int EOS = 406;
+
+  private static final int PAD = 407;
+  private static final int BOS = 408;
+
+  private static final List<String> VARIED_TEXTS =
+      List.of(
+          "",
+          "The soup was very good!",
+          "  spaces,\ttabs\nand\r\nlines  ",
+          "It's the keeper's cat; they'll see.",
+          "Café naïve €2 灯台 маяк",
+          "emoji 😀👍🏽 family 👨‍👩‍👧 flag 🇺🇳",
+          "numbers 1234567 and -5.25",
+          "special <eos> inside <pad>text<bos>",
+          "\u0000\u007f\u00ad\u00a0\u3000");
+
+  private static Path tokenizerFile;
+  private static HuggingFaceTokenizer tokenizer;
+  private static ExecutorService executor;
+
+  @BeforeAll
+  static void load() throws IOException, URISyntaxException {
+    tokenizerFile =
+        Path.of(
+            HuggingFaceTokenizerTest.class
+                .getResource(TokenizerFixtures.TOKENIZER_RESOURCE)
+                .toURI());
+    tokenizer = HuggingFaceTokenizer.load(tokenizerFile);
+    executor = Executors.newFixedThreadPool(4);
+  }
+
+  @AfterAll
+  static void shutDown() {
+    executor.shutdownNow();
+  }
+
+  private static HuggingFaceTokenizer parse(String json) throws TokenizerFormatException {
+    return HuggingFaceTokenizer.parse(json, "test.json");
+  }
+
+  /** A small hand-written tokenizer over the letters a, b, c with the given merges. */
+  private static String tinyTokenizer(String merges) {
+    return """
+        {"model": {"type": "BPE",
+                   "vocab": {"a": 0, "b": 1, "c": 2, "ab": 3, "bc": 4, "abc": 5, "aa": 6},
+                   "merges": %s},
+         "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false},
+         "decoder": {"type": "ByteLevel"}}
+        """
+        .formatted(merges);
+  }
+
+  private static String fixtureJson() throws IOException {
+    return Files.readString(tokenizerFile, StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void encode_referenceTexts_matchesHuggingFaceIds() {
+    String lines = TokenizerFixtures.resource("reference-encodings.jsonl");
+    int checked = 0;
+    for (String line : lines.split("\n")) {
+      Map<String, Object> entry = Json.parseObject(line);
+      String text = (String) entry.get("text");
+      int[] expected =
+          ((List<?>) entry.get("ids")).stream().mapToInt(id -> ((Long) id).intValue()).toArray();
+
+      assertArrayEquals(expected, tokenizer.encode(text).toArray(), text);
+      assertEquals(text, tokenizer.decode(TokenSequence.of(expected)), text);
+      checked++;
+    }
+    assertEquals(133, checked);
+  }
+
+  @Test
+  void encodeDecode_variedText_roundTripsExactly() {
+    for (String text : VARIED_TEXTS) {
+      assertEquals(text, tokenizer.decode(tokenizer.encode(text)), text);
+    }
+  }
+
+  @Test
+  void encode_randomText_idsLieInTheVocabularyAndRoundTrip() {
+    SplittableRandom random = new SplittableRandom(3);
+    int[] alphabet = "abcdefghij thelo'.,!?\n\t0123é灯😀<>eospad\u00a0".codePoints().toArray();
+    for (int i = 0; i < 300; i++) {
+      StringBuilder text = new StringBuilder();
+      int length = random.nextInt(60);
+      for (int j = 0; j < length; j++) {
+        text.appendCodePoint(alphabet[random.nextInt(alphabet.length)]);
+      }
+      String original = text.toString();
+
+      TokenSequence ids = tokenizer.encode(original);
+
+      for (int k = 0; k < ids.length(); k++) {
+        assertTrue(ids.get(k) >= 0 && ids.get(k) < tokenizer.vocabularySize(), original);
+      }
+      assertEquals(original, tokenizer.decode(ids));
+    }
+  }
+
+  @Test
+  void encode_trainingText_usesFewerTokensThanBytes() {
+    String text = TokenizerFixtures.trainingText();
+
+    int tokens = tokenizer.encode(text).length();
+
+    int bytes = text.getBytes(StandardCharsets.UTF_8).length;
+    assertTrue(tokens < 0.7 * bytes, tokens + " tokens for " + bytes + " bytes");
+  }
+
+  @Test
+  void encode_commonWord_followsTheMergesToOneToken() {
+    // Merges 0 ("h", "e"), 1 ("Ġ", "t") and 3 ("Ġt", "he") of the committed file: " the" becomes
+    // Ġ t he, then Ġt he, then Ġthe.
+    OptionalInt the = tokenizer.tokenId("Ġthe");
+
+    assertTrue(the.isPresent());
+    assertArrayEquals(new int[] {the.getAsInt()}, tokenizer.encode(" the").toArray());
+    assertEquals("Ġthe", tokenizer.token(the.getAsInt()).orElseThrow());
+  }
+
+  @Test
+  void encode_lowerRankedMergeOnTheRight_mergesItFirst() throws TokenizerFormatException {
+    // ("b", "c") has rank 0 and wins over ("a", "b") although it lies further right.
+    HuggingFaceTokenizer tiny = parse(tinyTokenizer("[[\"b\", \"c\"], [\"a\", \"b\"]]"));
+
+    assertArrayEquals(new int[] {0, 4}, tiny.encode("abc").toArray());
+  }
+
+  @Test
+  void encode_mergesInRankOrder_buildTheWholeWord() throws TokenizerFormatException {
+    HuggingFaceTokenizer tiny =
+        parse(tinyTokenizer("[[\"a\", \"b\"], [\"b\", \"c\"], [\"ab\", \"c\"]]"));
+
+    assertArrayEquals(new int[] {5}, tiny.encode("abc").toArray());
+    // a b a b c -> ab a b c -> ab ab c -> ab abc: equal ranks go left to right.
+    assertArrayEquals(new int[] {3, 5}, tiny.encode("ababc").toArray());
+  }
+
+  @Test
+  void encode_repeatedPair_mergesLeftmostFirst() throws TokenizerFormatException {
+    HuggingFaceTokenizer tiny = parse(tinyTokenizer("[\"a a\"]"));
+
+    assertArrayEquals(new int[] {6, 0}, tiny.encode("aaa").toArray());
+    assertArrayEquals(new int[] {6, 6}, tiny.encode("aaaa").toArray());
+  }
+
+  @Test
+  void encode_mergesAsStrings_matchesMergesAsArrays() throws IOException {
+    String json = fixtureJson();
+    String asStrings = json.replaceAll("\\[\"([^\"\\\\]+)\", \"([^\"\\\\]+)\"]", "\"$1 $2\"");
+    assertTrue(asStrings.contains("\"h e\""));
+
+    HuggingFaceTokenizer fromStrings = parse(asStrings);
+
+    assertEquals(tokenizer.mergeCount(), fromStrings.mergeCount());
+    for (String text : VARIED_TEXTS) {
+      assertEquals(tokenizer.encode(text), fromStrings.encode(text), text);
+    }
+  }
+
+  @Test
+  void encode_specialTokensInsideText_returnsTheirIds() {
+    int[] ids = tokenizer.encode("a<eos>b <pad><bos>").toArray();
+
+    assertArrayEquals(new int[] {'a', EOS, 'b', ' ', PAD, BOS}, ids);
+  }
+
+  @Test
+  void encode_addPrefixSpace_encodesLikeALeadingSpace() throws IOException {
+    String json =
+        fixtureJson()
+            .replace(
+                "\"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false",
+                "\"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": true");
+    HuggingFaceTokenizer prefixed = parse(json);
+
+    assertEquals(tokenizer.encode(" the keeper"), prefixed.encode("the keeper"));
+    assertEquals(tokenizer.encode(" the keeper"), prefixed.encode(" the keeper"));
+    assertEquals(" the keeper", prefixed.decode(prefixed.encode("the keeper")));
+  }
+
+  @Test
+  void encode_splitPreTokenizerSequence_splitsBeforeByteLevel() throws IOException {
+    String json =
+        fixtureJson()
+            .replace(
+                "\"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false,"
+                    + " \"trim_offsets\": true, \"use_regex\": true}",
+                "\"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": ["
+                    + "{\"type\": \"Split\", \"pattern\": {\"String\": \"e\"},"
+                    + " \"behavior\": \"Isolated\", \"invert\": false},"
+                    + " {\"type\": \"ByteLevel\", \"add_prefix_space\": false,"
+                    + " \"use_regex\": false}]}");
+    HuggingFaceTokenizer split = parse(json);
+
+    // "he" is merge 0, but the split puts "h" and "e" into different words.
+    assertArrayEquals(new int[] {'h', 'e'}, split.encode("he").toArray());
+    assertArrayEquals(
+        new int[] {tokenizer.tokenId("he").getAsInt()}, tokenizer.encode("he").toArray());
+  }
+
+  @Test
+  void specialIds_fromAddedTokenNames() {
+    assertEquals(409, tokenizer.vocabularySize());
+    assertEquals(OptionalInt.of(EOS), tokenizer.eosId());
+    assertEquals(OptionalInt.of(PAD), tokenizer.padId());
+    assertEquals(OptionalInt.of(BOS), tokenizer.bosId());
+    assertTrue(tokenizer.isSpecial(EOS) && tokenizer.isSpecial(PAD) && tokenizer.isSpecial(BOS));
+    assertFalse(tokenizer.isSpecial(0) || tokenizer.isSpecial(409));
+  }
+
+  @Test
+  void load_nextToTokenizerConfig_takesSpecialTokensFromIt(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("tokenizer.json");
+    Files.copy(tokenizerFile, file);
+    Files.writeString(
+        dir.resolve("tokenizer_config.json"),
+        "{\"eos_token\": {\"content\": \"<pad>\"}, \"bos_token\": \"<eos>\", \"pad_token\": null}");
+
+    HuggingFaceTokenizer configured = HuggingFaceTokenizer.load(file);
+
+    assertEquals(OptionalInt.of(PAD), configured.eosId());
+    assertEquals(OptionalInt.of(EOS), configured.bosId());
+    assertEquals(OptionalInt.empty(), configured.padId());
+    assertEquals(file.toString(), configured.name());
+  }
+
+  @Test
+  void load_configNamingAMissingToken_throwsNamingBothFiles(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("tokenizer.json");
+    Files.copy(tokenizerFile, file);
+    Path config = dir.resolve("tokenizer_config.json");
+    Files.writeString(config, "{\"eos_token\": \"</s>\"}");
+
+    TokenizerFormatException e =
+        assertThrows(TokenizerFormatException.class, () -> HuggingFaceTokenizer.load(file));
+
+    assertEquals(
+        "Expected eos_token '</s>' of "
+            + config
+            + " to be a token of "
+            + file
+            + ", found no such token",
+        e.getMessage());
+  }
+
+  @Test
+  void load_fileThatDoesNotParse_throwsNamingFileAndPosition(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("tokenizer.json");
+    Files.writeString(file, "{\"model\": {\n  \"type\": \"BPE\",, }}");
+
+    TokenizerFormatException e =
+        assertThrows(TokenizerFormatException.class, () -> HuggingFaceTokenizer.load(file));
+
+    assertEquals(
+        "Cannot parse "
+            + file
+            + " as JSON at line 2, column 17: Expected '\"' (a member name) at position 28,"
+            + " found ','",
+        e.getMessage());
+  }
+
+  @Test
+  void load_missingFile_throwsNoSuchFile(@TempDir Path dir) {
+    assertThrows(
+        NoSuchFileException.class, () -> HuggingFaceTokenizer.load(dir.resolve("absent.json")));
+  }
+
+  @Test
+  void parse_wordPieceModel_throwsNamingWhatIsSupported() {
+    TokenizerFormatException e =
+        assertThrows(
+            TokenizerFormatException.class,
+            () -> parse("{\"model\": {\"type\": \"WordPiece\", \"vocab\": {}}}"));
+
+    assertEquals(
+        "Unsupported model type 'WordPiece' in test.json, supported: [BPE]", e.getMessage());
+  }
+
+  @Test
+  void parse_unigramModel_throwsNamingWhatIsSupported() {
+    TokenizerFormatException e =
+        assertThrows(
+            TokenizerFormatException.class,
+            () -> parse("{\"model\": {\"type\": \"Unigram\", \"vocab\": []}}"));
+
+    assertEquals("Unsupported model type 'Unigram' in test.json, supported: [BPE]", e.getMessage());
+  }
+
+  @Test
+  void parse_whitespacePreTokenizer_throwsNamingWhatIsSupported() {
+    String json =
+        tinyTokenizer("[]")
+            .replace(
+                "{\"type\": \"ByteLevel\", \"add_prefix_space\": false}",
+                "{\"type\": \"Whitespace\"}");
+
+    TokenizerFormatException e = assertThrows(TokenizerFormatException.class, () -> parse(json));
+
+    assertEquals(
+        "Unsupported pre_tokenizer 'Whitespace' in test.json, supported: [ByteLevel, Sequence of"
+            + " Split steps ending with ByteLevel]",
+        e.getMessage());
+  }
+
+  @Test
+  void parse_missingDecoder_throwsNamingWhatIsSupported() {
+    String json = tinyTokenizer("[]").replace(",\n \"decoder\": {\"type\": \"ByteLevel\"}", "");
+
+    TokenizerFormatException e = assertThrows(TokenizerFormatException.class, () -> parse(json));
+
+    assertEquals("Unsupported decoder null in test.json, supported: [ByteLevel]", e.getMessage());
+  }
+
+  @Test
+  void parse_mergeOfTokenMissingFromVocab_throwsNamingTheMerge() {
+    TokenizerFormatException e =
+        assertThrows(
+            TokenizerFormatException.class, () -> parse(tinyTokenizer("[\"a b\", \"c a\"]")));
+
+    assertEquals(
+        "Expected the tokens of model.merges[1] ('c', 'a') of test.json and their join to be in"
+            + " model.vocab, found 'ca' missing",
+        e.getMessage());
+  }
+
+  @Test
+  void parse_mergeStringWithoutSpace_throwsNamingTheMerge() {
+    TokenizerFormatException e =
+        assertThrows(TokenizerFormatException.class, () -> parse(tinyTokenizer("[\"ab\"]")));
+
+    assertEquals(
+        "Expected model.merges[0] of test.json to be two tokens joined by one space, found 'ab'",
+        e.getMessage());
+  }
+
+  @Test
+  void parse_missingModel_throwsNamingTheField() {
+    TokenizerFormatException e =
+        assertThrows(TokenizerFormatException.class, () -> parse("{\"decoder\": null}"));
+
+    assertEquals("Expected a field 'model' in test.json, found none", e.getMessage());
+  }
+
+  @Test
+  void parse_vocabIdOfWrongType_throwsNamingTheToken() {
+    String json = tinyTokenizer("[]").replace("\"c\": 2", "\"c\": \"2\"");
+
+    TokenizerFormatException e = assertThrows(TokenizerFormatException.class, () -> parse(json));
+
+    assertEquals(
+        "Expected model.vocab['c'] to be a token id (an integer in [0, 2^31 - 1)) in test.json,"
+            + " found the string \"2\"",
+        e.getMessage());
+  }
+
+  @Test
+  void parse_duplicateVocabId_throwsNamingBothTokens() {
+    String json = tinyTokenizer("[]").replace("\"c\": 2", "\"c\": 1");
+
+    TokenizerFormatException e = assertThrows(TokenizerFormatException.class, () -> parse(json));
+
+    assertEquals(
+        "Expected unique ids in model.vocab of test.json, found 1 for both 'b' and 'c'",
+        e.getMessage());
+  }
+
+  @Test
+  void parse_dropout_throwsUnsupported() {
+    String json =
+        tinyTokenizer("[]").replace("\"type\": \"BPE\",", "\"type\": \"BPE\", \"dropout\": 0.1,");
+
+    TokenizerFormatException e = assertThrows(TokenizerFormatException.class, () -> parse(json));
+
+    assertEquals(
+        "Unsupported model.dropout '0.1' in test.json, supported: [null, 0]", e.getMessage());
+  }
+
+  @Test
+  void encode_characterOutsideVocabulary_throwsNamingIt() throws TokenizerFormatException {
+    HuggingFaceTokenizer tiny = parse(tinyTokenizer("[]"));
+
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> tiny.encode("abd"));
+
+    assertEquals(
+        "Expected characters of the vocabulary, found U+0064 in word 'abd' and no unknown token",
+        e.getMessage());
+  }
+
+  @Test
+  void encode_unpairedSurrogate_throwsNamingTheIndex() {
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> tokenizer.encode("x\udc00"));
+
+    assertEquals(
+        "Expected well-formed UTF-16 text, found an unpaired surrogate U+DC00 at index 1",
+        e.getMessage());
+  }
+
+  @Test
+  void decode_tokensEndingInsideACharacter_throwsStrictlyAndReplacesLeniently() {
+    // Byte 0xC3 alone (token 195) starts a two-byte character that never ends.
+    TokenSequence tokens = TokenSequence.of('o', 'k', 195);
+
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> tokenizer.decode(tokens));
+
+    assertEquals(
+        "Expected tokens whose bytes are valid UTF-8, found a malformed sequence at byte 2 of 3",
+        e.getMessage());
+    assertEquals("ok\ufffd", tokenizer.decodeLenient(tokens));
+  }
+
+  @Test
+  void decode_idOutsideVocabulary_throwsNamingIt() {
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> tokenizer.decode(TokenSequence.of(409)));
+
+    assertEquals(
+        "Expected token ids < vocabulary size 409 in the tokens to decode, found 409 at position 0",
+        e.getMessage());
+  }
+
+  @Test
+  void decode_specialTokens_writesTheirText() {
+    assertEquals("hi<eos><pad>", tokenizer.decode(TokenSequence.of('h', 'i', EOS, PAD)));
+    assertEquals(
+        "hi", tokenizer.decode(tokenizer.withoutSpecialTokens(TokenSequence.of('h', 'i', EOS))));
+  }
+
+  @Test
+  void encode_fromManyThreads_matchesSequentialResults() throws Exception {
+    List<String> texts = new ArrayList<>();
+    SplittableRandom random = new SplittableRandom(5);
+    String[] words = {"the", " keeper", " ship", "s", " harbour", "!", " 12", "\n", " café"};
+    for (int i = 0; i < 200; i++) {
+      StringBuilder text = new StringBuilder();
+      for (int j = random.nextInt(20); j > 0; j--) {
+        text.append(words[random.nextInt(words.length)]);
+      }
+      texts.add(text.toString());
+    }
+    HuggingFaceTokenizer fresh = HuggingFaceTokenizer.load(tokenizerFile);
+    List<TokenSequence> sequential = new ArrayList<>();
+    for (String text : texts) {
+      sequential.add(tokenizer.encode(text));
+    }
+
+    List<Future<List<TokenSequence>>> results = new ArrayList<>();
+    for (int t = 0; t < 4; t++) {
+      results.add(
+          executor.submit(
+              () -> {
+                List<TokenSequence> out = new ArrayList<>();
+                for (String text : texts) {
+                  out.add(fresh.encode(text));
+                }
+                return out;
+              }));
+    }
+
+    for (Future<List<TokenSequence>> result : results) {
+      assertEquals(sequential, result.get());
+    }
+  }
+}
