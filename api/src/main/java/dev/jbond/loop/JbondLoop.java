@@ -321,7 +321,17 @@ public final class JbondLoop implements AutoCloseable {
 
     if (prefetch != null) {
       t = ticker.getAsLong();
-      prefetch.join();
+      try {
+        prefetch.join();
+      } catch (CompletionException | java.util.concurrent.CancellationException e) {
+        // the next step samples afresh; this step's learning stands
+        LOG.log(
+            System.Logger.Level.WARNING,
+            "Prefetching the samples of step {0} failed ({1}); they will be drawn again",
+            index + 2,
+            String.valueOf(e.getCause() == null ? e : e.getCause()));
+        prefetch = null;
+      }
       timings.put("prefetchWait", millisSince(t));
     }
 

@@ -227,6 +227,31 @@ class JbondLoopTest {
   }
 
   @Test
+  void step_stalenessOne_failedPrefetch_learningStandsAndNextStepResamples() {
+    AtomicLong policyCalls = new AtomicLong();
+    when(sampler.sample(anyList(), anyInt(), eq(PolicyRole.POLICY), anyLong()))
+        .thenAnswer(
+            inv -> {
+              if (policyCalls.incrementAndGet() == 2) {
+                throw new BackendException(BackendException.Code.UNAVAILABLE, "blip", null);
+              }
+              List<Prompt> ps = inv.getArgument(0);
+              List<Generation> out = new ArrayList<>();
+              for (Prompt p : ps) {
+                out.add(generation(p, 0, "policy", servedPolicy.get()));
+              }
+              return out;
+            });
+    try (JbondLoop l = loop().optStaleness(1).build()) {
+      assertEquals(1, l.step().step()); // the prefetch for step 2 failed, step 1 still learned
+      verify(publisher).publish(learner, PolicyRole.POLICY, 1);
+      StepMetrics second = l.step(); // re-sampled from the published version 1
+      assertEquals(2, second.step());
+      assertEquals(1, second.policyVersion());
+    }
+  }
+
+  @Test
   void step_stalenessZero_samplesComeFromPreviousStep() {
     try (JbondLoop l = loop().build()) {
       l.step();
