@@ -98,10 +98,14 @@ final class EndpointPool {
     }
   }
 
-  /** Records a failed call; only UNAVAILABLE says something about the endpoint's health. */
+  /**
+   * Records a failed call; only UNAVAILABLE says something about the endpoint's health. A call
+   * failure never ejects the last admitted endpoint (UNAVAILABLE also means a full queue on a live
+   * server); only a failed probe does.
+   */
   synchronized void callFailed(Endpoint endpoint, Status status, String attempted) {
     if (status.getCode() == Status.Code.UNAVAILABLE) {
-      failure(endpoint, attempted + ": " + TritonErrors.describe(status));
+      failure(endpoint, attempted + ": " + TritonErrors.describe(status), otherAdmitted(endpoint));
     }
   }
 
@@ -119,7 +123,7 @@ final class EndpointPool {
 
   /** Records a failed probe. */
   synchronized void probeFailed(Endpoint endpoint, String reason) {
-    failure(endpoint, "health probe: " + reason);
+    failure(endpoint, "health probe: " + reason, true);
   }
 
   synchronized List<TritonEndpointStatus> statuses() {
@@ -140,10 +144,19 @@ final class EndpointPool {
     return names;
   }
 
-  private void failure(Endpoint endpoint, String reason) {
+  private boolean otherAdmitted(Endpoint endpoint) {
+    for (Endpoint other : endpoints) {
+      if (other != endpoint && !other.ejected) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void failure(Endpoint endpoint, String reason, boolean mayEject) {
     endpoint.consecutiveFailures++;
     endpoint.lastFailure = reason;
-    if (!endpoint.ejected && endpoint.consecutiveFailures >= ejectAfterFailures) {
+    if (mayEject && !endpoint.ejected && endpoint.consecutiveFailures >= ejectAfterFailures) {
       endpoint.ejected = true;
       LOG.log(
           System.Logger.Level.WARNING,

@@ -12,7 +12,8 @@ import java.util.Objects;
  * model loads). A probe that fails or answers false counts as a failure; so does a call that fails
  * with UNAVAILABLE. After {@code ejectAfterFailures} consecutive failures the endpoint is ejected:
  * round-robin calls skip it while any endpoint is healthy, and fail fast with UNAVAILABLE when none
- * is. The next successful probe re-admits it.
+ * is. The next successful probe re-admits it. Failed calls never eject the last admitted endpoint,
+ * because UNAVAILABLE also means a full queue on a live server; only failed probes do.
  *
  * @param interval time between probe rounds, {@code > 0}
  * @param timeout deadline of each probe call, {@code > 0}
