@@ -34,20 +34,25 @@ record TestCertificates(
     Path keytool = Path.of(System.getProperty("java.home"), "bin", "keytool");
     Assumptions.assumeTrue(
         Files.isExecutable(keytool), "keytool not found at " + keytool + "; TLS tests skipped");
-    Path[] server =
-        keyPair(keytool, dir, "server", "CN=localhost", "SAN=dns:localhost,ip:127.0.0.1");
-    Path[] client = keyPair(keytool, dir, "client", "CN=jbond-test-client", null);
-    return new TestCertificates(server[0], server[1], client[0], client[1]);
+    // the two keytool JVMs run side by side; each takes about a second
+    Process server =
+        keytool(keytool, dir, "server", "CN=localhost", "SAN=dns:localhost,ip:127.0.0.1");
+    Process client = keytool(keytool, dir, "client", "CN=jbond-test-client", null);
+    Path[] serverPem = exportPem(server, dir, "server");
+    Path[] clientPem = exportPem(client, dir, "client");
+    return new TestCertificates(serverPem[0], serverPem[1], clientPem[0], clientPem[1]);
   }
 
-  /** Generates an EC P-256 key pair with a self-signed certificate; returns {cert, key} PEMs. */
-  private static Path[] keyPair(Path keytool, Path dir, String alias, String dname, String san)
-      throws Exception {
+  /** Starts keytool generating an EC P-256 key pair with a self-signed certificate. */
+  private static Process keytool(Path keytool, Path dir, String alias, String dname, String san)
+      throws IOException {
     Path store = dir.resolve(alias + ".p12");
     List<String> command =
         new ArrayList<>(
             List.of(
                 keytool.toString(),
+                "-J-XX:TieredStopAtLevel=1",
+                "-J-XX:+UseSerialGC",
                 "-genkeypair",
                 "-alias",
                 alias,
@@ -71,7 +76,12 @@ record TestCertificates(
       command.add("-ext");
       command.add(san);
     }
-    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    return new ProcessBuilder(command).redirectErrorStream(true).start();
+  }
+
+  /** Waits for keytool, then writes the certificate and PKCS#8 key as PEM; returns {cert, key}. */
+  private static Path[] exportPem(Process process, Path dir, String alias) throws Exception {
+    Path store = dir.resolve(alias + ".p12");
     String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!process.waitFor(60, TimeUnit.SECONDS) || process.exitValue() != 0) {
       throw new IOException("keytool failed for " + alias + ": " + output.strip());
