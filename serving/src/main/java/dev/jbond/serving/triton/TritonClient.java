@@ -13,6 +13,7 @@ import dev.jbond.serving.triton.proto.ModelMetadataResponse;
 import dev.jbond.serving.triton.proto.ModelReadyRequest;
 import dev.jbond.serving.triton.proto.ModelReadyResponse;
 import dev.jbond.serving.triton.proto.ModelRepositoryParameter;
+import dev.jbond.serving.triton.proto.ModelStreamInferResponse;
 import dev.jbond.serving.triton.proto.RepositoryIndexRequest;
 import dev.jbond.serving.triton.proto.RepositoryIndexResponse;
 import dev.jbond.serving.triton.proto.RepositoryModelLoadRequest;
@@ -45,6 +46,7 @@ import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -340,7 +342,7 @@ public final class TritonClient implements AutoCloseable {
   public TritonInferStream openInferStream(TritonCallOptions options) {
     checkOpen();
     EndpointPool.Endpoint endpoint = endpointFor("ModelStreamInfer", options);
-    ClientCall<ModelInferRequest, dev.jbond.serving.triton.proto.ModelStreamInferResponse> call =
+    ClientCall<ModelInferRequest, ModelStreamInferResponse> call =
         endpoint
             .channel()
             .newCall(GRPCInferenceServiceGrpc.getModelStreamInferMethod(), callOptions(options));
@@ -887,7 +889,7 @@ public final class TritonClient implements AutoCloseable {
     private RandomGenerator random;
 
     private Builder(TritonClientConfig config) {
-      this.config = java.util.Objects.requireNonNull(config, "config");
+      this.config = Objects.requireNonNull(config, "config");
     }
 
     /**
@@ -910,7 +912,7 @@ public final class TritonClient implements AutoCloseable {
      * @return this builder
      */
     public Builder optScheduler(ScheduledExecutorService scheduler) {
-      this.scheduler = java.util.Objects.requireNonNull(scheduler, "scheduler");
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
       return this;
     }
 
@@ -923,7 +925,7 @@ public final class TritonClient implements AutoCloseable {
      * @return this builder
      */
     public Builder optRandom(RandomGenerator random) {
-      this.random = java.util.Objects.requireNonNull(random, "random");
+      this.random = Objects.requireNonNull(random, "random");
       return this;
     }
 

@@ -33,6 +33,9 @@ import java.util.function.Consumer;
  * in-band {@code error_message} fails only that request, with a {@link BackendException} of code
  * INTERNAL; the stream stays open. A stream-level failure fails every request in flight, with the
  * mapped gRPC status. Futures complete on gRPC threads. Thread-safe.
+ *
+ * <p>Requests are handed to gRPC without waiting for flow control, so a caller should bound how
+ * many it keeps in flight ({@link #inFlight()}).
  */
 public final class TritonInferStream implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(TritonInferStream.class.getName());

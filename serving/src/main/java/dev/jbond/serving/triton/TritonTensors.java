@@ -174,6 +174,46 @@ public final class TritonTensors {
    *     outputs, an output has no data, or data does not match a shape or datatype
    */
   public static Map<String, TritonTensor> outputs(ModelInferResponseOrBuilder response) {
+    checkRawOutputCount(response);
+    Map<String, TritonTensor> result = new LinkedHashMap<>();
+    for (int i = 0; i < response.getOutputsCount(); i++) {
+      TritonTensor tensor = decodeOutput(response, i);
+      if (result.put(tensor.name(), tensor) != null) {
+        throw new IllegalArgumentException(
+            "Expected distinct output names, found '" + tensor.name() + "' twice");
+      }
+    }
+    return Collections.unmodifiableMap(result);
+  }
+
+  /**
+   * Reads one output of a response by name, decoding only that output.
+   *
+   * @param response the response
+   * @param name the output name
+   * @return the output
+   * @throws IllegalArgumentException when the response has no output of that name (the message
+   *     lists the ones it has), or its data is malformed
+   */
+  public static TritonTensor output(ModelInferResponseOrBuilder response, String name) {
+    checkRawOutputCount(response);
+    List<String> names = new ArrayList<>();
+    for (int i = 0; i < response.getOutputsCount(); i++) {
+      if (response.getOutputs(i).getName().equals(name)) {
+        return decodeOutput(response, i);
+      }
+      names.add(response.getOutputs(i).getName());
+    }
+    throw new IllegalArgumentException(
+        "Expected output '"
+            + name
+            + "' in the response of model '"
+            + response.getModelName()
+            + "', found "
+            + names);
+  }
+
+  private static void checkRawOutputCount(ModelInferResponseOrBuilder response) {
     int count = response.getOutputsCount();
     int rawCount = response.getRawOutputContentsCount();
     if (rawCount > 0 && rawCount != count) {
@@ -185,57 +225,29 @@ public final class TritonTensors {
               + "', found "
               + rawCount);
     }
-    Map<String, TritonTensor> result = new LinkedHashMap<>();
-    for (int i = 0; i < count; i++) {
-      ModelInferResponse.InferOutputTensor output = response.getOutputs(i);
-      String name = output.getName();
-      TritonDatatype type = TritonDatatype.fromWireName(output.getDatatype(), name);
-      long[] shape = toArray(output.getShapeList());
-      TritonTensor tensor;
-      if (rawCount > 0) {
-        tensor = TritonTensor.ofRaw(name, type, shape, response.getRawOutputContents(i));
-      } else if (output.hasContents()) {
-        tensor = fromContents(name, type, shape, output.getContents());
-      } else if (TritonTensor.elementCount(name, shape) == 0) {
-        tensor = TritonTensor.ofRaw(name, type, shape, ByteString.EMPTY);
-      } else {
-        throw new IllegalArgumentException(
-            "Expected data for output tensor '"
-                + name
-                + "' in the response of model '"
-                + response.getModelName()
-                + "'");
-      }
-      if (result.put(name, tensor) != null) {
-        throw new IllegalArgumentException(
-            "Expected distinct output names, found '" + name + "' twice");
-      }
-    }
-    return Collections.unmodifiableMap(result);
   }
 
-  /**
-   * Reads one output of a response by name.
-   *
-   * @param response the response
-   * @param name the output name
-   * @return the output
-   * @throws IllegalArgumentException when the response has no output of that name (the message
-   *     lists the ones it has), or its data is malformed
-   */
-  public static TritonTensor output(ModelInferResponseOrBuilder response, String name) {
-    Map<String, TritonTensor> outputs = outputs(response);
-    TritonTensor tensor = outputs.get(name);
-    if (tensor == null) {
-      throw new IllegalArgumentException(
-          "Expected output '"
-              + name
-              + "' in the response of model '"
-              + response.getModelName()
-              + "', found "
-              + outputs.keySet());
+  /** Decodes {@code outputs[i]}; the raw entry count has been checked. */
+  private static TritonTensor decodeOutput(ModelInferResponseOrBuilder response, int i) {
+    ModelInferResponse.InferOutputTensor output = response.getOutputs(i);
+    String name = output.getName();
+    TritonDatatype type = TritonDatatype.fromWireName(output.getDatatype(), name);
+    long[] shape = toArray(output.getShapeList());
+    if (response.getRawOutputContentsCount() > 0) {
+      return TritonTensor.ofRaw(name, type, shape, response.getRawOutputContents(i));
     }
-    return tensor;
+    if (output.hasContents()) {
+      return fromContents(name, type, shape, output.getContents());
+    }
+    if (TritonTensor.elementCount(name, shape) == 0) {
+      return TritonTensor.ofRaw(name, type, shape, ByteString.EMPTY);
+    }
+    throw new IllegalArgumentException(
+        "Expected data for output tensor '"
+            + name
+            + "' in the response of model '"
+            + response.getModelName()
+            + "'");
   }
 
   /**
