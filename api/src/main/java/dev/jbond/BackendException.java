@@ -17,6 +17,8 @@ public final class BackendException extends RuntimeException {
     NOT_FOUND,
     /** The call ran past its deadline. */
     DEADLINE_EXCEEDED,
+    /** A size limit or quota was hit (e.g. a message larger than the configured maximum). */
+    RESOURCE_EXHAUSTED,
     /** The backend failed while running the request. */
     INTERNAL
   }

@@ -19,10 +19,10 @@ final class TritonErrors {
    *       retrying later;
    *   <li>DEADLINE_EXCEEDED: {@code DEADLINE_EXCEEDED};
    *   <li>NOT_FOUND (for example an unknown or not yet loaded model): {@code NOT_FOUND};
+   *   <li>RESOURCE_EXHAUSTED (a message over a size limit): {@code RESOURCE_EXHAUSTED};
    *   <li>INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE, ALREADY_EXISTS, UNIMPLEMENTED (for
-   *       example ModelInfer on a decoupled model), RESOURCE_EXHAUSTED (a message over a size
-   *       limit), UNAUTHENTICATED, PERMISSION_DENIED: {@code INVALID_ARGUMENT}, the request or the
-   *       client's configuration must change;
+   *       example ModelInfer on a decoupled model), UNAUTHENTICATED, PERMISSION_DENIED: {@code
+   *       INVALID_ARGUMENT}, the request or the client's configuration must change;
    *   <li>everything else (INTERNAL, UNKNOWN, DATA_LOSS): {@code INTERNAL}.
    * </ul>
    *
@@ -34,12 +34,12 @@ final class TritonErrors {
       case UNAVAILABLE, CANCELLED, ABORTED -> BackendException.Code.UNAVAILABLE;
       case DEADLINE_EXCEEDED -> BackendException.Code.DEADLINE_EXCEEDED;
       case NOT_FOUND -> BackendException.Code.NOT_FOUND;
+      case RESOURCE_EXHAUSTED -> BackendException.Code.RESOURCE_EXHAUSTED;
       case INVALID_ARGUMENT,
           FAILED_PRECONDITION,
           OUT_OF_RANGE,
           ALREADY_EXISTS,
           UNIMPLEMENTED,
-          RESOURCE_EXHAUSTED,
           UNAUTHENTICATED,
           PERMISSION_DENIED ->
           BackendException.Code.INVALID_ARGUMENT;

@@ -122,7 +122,7 @@ class TritonClientNettyTest {
 
     BackendException e = failure(c.modelInfer(request(), TritonCallOptions.defaults()));
 
-    assertEquals(BackendException.Code.INVALID_ARGUMENT, e.code());
+    assertEquals(BackendException.Code.RESOURCE_EXHAUSTED, e.code());
     assertTrue(
         e.getMessage()
             .startsWith(
