@@ -17,6 +17,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * random entries, on a batch with right padding.
  */
 class DecoderGradientTest {
+  // float64: step 1e-5, relative tolerance 1e-6; the largest error seen is about 3e-9
   private static final Map<String, Tensor> BATCH =
       Map.of(
           DecoderBuilder.INPUT_IDS,
@@ -47,13 +48,13 @@ class DecoderGradientTest {
                     .toModel()));
 
     FiniteDifferenceCheck.check(
-        graph, DecoderBuilder.LOGITS, parameters(graph, config), BATCH, 1e-5, 1e-5, 31 + opset, 3);
+        graph, DecoderBuilder.LOGITS, parameters(graph, config), BATCH, 1e-5, 1e-6, 31 + opset, 3);
   }
 
   /**
    * Exact GELU in float32: ONNX Runtime's CPU {@code Erf} kernel is float only, so this variant
-   * cannot run in float64; the step and tolerance are those of onnx-training's own {@code Erf}
-   * check.
+   * cannot run in float64. The step is that of onnx-training's own {@code Erf} check (1e-2); the
+   * relative tolerance 5e-3 is about eight times the largest error seen (6.4e-4).
    */
   @ParameterizedTest(name = "opset {0}, tied {1}")
   @MethodSource("exactVariants")
@@ -62,7 +63,7 @@ class DecoderGradientTest {
     Graph graph = DecoderBuilder.fullGraph(DecoderFixtures.randomWeights(config, 23 + opset));
 
     FiniteDifferenceCheck.check(
-        graph, DecoderBuilder.LOGITS, parameters(graph, config), BATCH, 1e-2, 2e-2, 37 + opset, 3);
+        graph, DecoderBuilder.LOGITS, parameters(graph, config), BATCH, 1e-2, 5e-3, 37 + opset, 3);
   }
 
   private static DecoderConfig config(int opset, boolean tied, Gelu gelu) {
