@@ -120,12 +120,13 @@ public record DecoderWeights(DecoderConfig config, Map<String, Tensor> tensors) 
    * determined by {@code config.seed()}: the same configuration gives the same bytes on every
    * platform and JDK.
    *
-   * @implSpec A root {@code new SplittableRandom(config.seed())} is split once per parameter, in
-   *     canonical order, whether or not the parameter is random. A Gaussian parameter fills its
-   *     elements in row-major order by the Box-Muller transform with {@link StrictMath}: each pair
-   *     draws {@code u1 = 1 - nextDouble()}, {@code u2 = nextDouble()} and gives {@code r cos(2 pi
-   *     u2)} then {@code r sin(2 pi u2)} with {@code r = sqrt(-2 ln u1)}, times the standard
-   *     deviation, rounded to float.
+   * <p>The draws: a root {@code new SplittableRandom(config.seed())} is split once per parameter,
+   * in canonical order, whether or not the parameter is random. A Gaussian parameter fills its
+   * elements in row-major order by the Box-Muller transform with {@link StrictMath}: each pair
+   * draws {@code u1 = 1 - nextDouble()}, {@code u2 = nextDouble()} and gives {@code r cos(2 pi u2)}
+   * then {@code r sin(2 pi u2)} with {@code r = sqrt(-2 ln u1)}, times the standard deviation,
+   * rounded to float.
+   *
    * @param config the configuration
    * @return the weights
    */
