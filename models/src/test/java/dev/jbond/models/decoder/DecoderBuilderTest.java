@@ -215,7 +215,7 @@ class DecoderBuilderTest {
             .setSeed(0)
             .optOpset(opset)
             .build();
-    Map<String, Tensor> torch = TorchFixtureResources.model(17).initializers();
+    Map<String, Tensor> torch = TorchFixtures.graph(17).initializers();
     Map<String, Tensor> converted = new LinkedHashMap<>();
     for (String name : config.parameterShapes().keySet()) {
       Tensor tensor = torch.get(name);
@@ -224,7 +224,7 @@ class DecoderBuilderTest {
       // torch's nn.Linear stores [out, in]; GPT-2's Conv1D layout, used here, is [in, out]
       converted.put(name, linear ? transpose(tensor) : tensor);
     }
-    TorchFixtures.Reference reference = TorchFixtureResources.reference();
+    TorchFixtures.Reference reference = TorchFixtures.reference();
 
     Map<String, Tensor> logits;
     try (OrtModelSession session =

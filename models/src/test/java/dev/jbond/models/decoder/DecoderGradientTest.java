@@ -3,6 +3,7 @@ package dev.jbond.models.decoder;
 import dev.jbond.onnx.graph.Graph;
 import dev.jbond.onnx.graph.Tensor;
 import dev.jbond.onnx.testing.DoublePrecision;
+import dev.jbond.onnx.testing.GradientCheck;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -47,7 +48,7 @@ class DecoderGradientTest {
                 DecoderBuilder.fullGraph(DecoderFixtures.randomWeights(config, 17 + opset))
                     .toModel()));
 
-    FiniteDifferenceCheck.check(
+    GradientCheck.check(
         graph, DecoderBuilder.LOGITS, parameters(graph, config), BATCH, 1e-5, 1e-6, 31 + opset, 3);
   }
 
@@ -62,7 +63,7 @@ class DecoderGradientTest {
     DecoderConfig config = config(opset, tied, Gelu.EXACT);
     Graph graph = DecoderBuilder.fullGraph(DecoderFixtures.randomWeights(config, 23 + opset));
 
-    FiniteDifferenceCheck.check(
+    GradientCheck.check(
         graph, DecoderBuilder.LOGITS, parameters(graph, config), BATCH, 1e-2, 5e-3, 37 + opset, 3);
   }
 

@@ -1,6 +1,6 @@
 package dev.jbond.onnx.autodiff;
 
-import static dev.jbond.onnx.autodiff.GradientCheck.random;
+import static dev.jbond.onnx.testing.GradientCheck.random;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,6 +9,7 @@ import dev.jbond.onnx.graph.Graph;
 import dev.jbond.onnx.graph.Tensor;
 import dev.jbond.onnx.graph.TensorType;
 import dev.jbond.onnx.graph.Value;
+import dev.jbond.onnx.testing.GradientCheck;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

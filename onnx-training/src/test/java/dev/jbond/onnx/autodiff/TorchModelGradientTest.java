@@ -5,6 +5,7 @@ import dev.jbond.onnx.graph.Graph;
 import dev.jbond.onnx.graph.ModelFiles;
 import dev.jbond.onnx.graph.Tensor;
 import dev.jbond.onnx.testing.DoublePrecision;
+import dev.jbond.onnx.testing.GradientCheck;
 import dev.jbond.onnx.testing.TorchFixtures;
 import java.io.IOException;
 import java.util.ArrayList;

@@ -1,13 +1,15 @@
 package dev.jbond.onnx.testing;
 
 import dev.jbond.internal.Json;
+import dev.jbond.onnx.graph.Graph;
 import dev.jbond.onnx.graph.Tensor;
+import dev.jbond.onnx.proto.ModelProto;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -34,15 +36,29 @@ public final class TorchFixtures {
   }
 
   /**
+   * Returns the export at {@code opset} as a graph, read from the class path (works from the
+   * test-jar too, where {@link #model(int)} has no file path).
+   *
+   * @param opset 14 or 17
+   * @return the graph
+   */
+  public static Graph graph(int opset) {
+    try (InputStream in = open("gpt2_tiny_opset" + opset + ".onnx")) {
+      return Graph.fromModel(ModelProto.parseFrom(in));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
    * Returns torch's reference batch and logits.
    *
    * @return the reference
    */
   public static Reference reference() {
-    try {
+    try (InputStream in = open("gpt2_tiny_reference.json")) {
       Map<String, Object> json =
-          Json.parseObject(
-              Files.readString(resource("gpt2_tiny_reference.json"), StandardCharsets.UTF_8));
+          Json.parseObject(new String(in.readAllBytes(), StandardCharsets.UTF_8));
       Tensor ids = longMatrix(json.get("input_ids"));
       Tensor mask = longMatrix(json.get("attention_mask"));
       long[] shape =
@@ -70,6 +86,14 @@ public final class TorchFixtures {
       }
     }
     return Tensor.longs(new long[] {rows.size(), cols}, values);
+  }
+
+  private static InputStream open(String name) {
+    InputStream in = TorchFixtures.class.getResourceAsStream("/fixtures/" + name);
+    if (in == null) {
+      throw new IllegalStateException("Missing test resource /fixtures/" + name);
+    }
+    return in;
   }
 
   private static Path resource(String name) {

@@ -1,4 +1,4 @@
-package dev.jbond.models.decoder;
+package dev.jbond.onnx.testing;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,18 +18,64 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Whole-model finite-difference check of {@link GradientBuilder}, as onnx-training's own {@code
- * GradientCheck} (package-private there): appends {@code loss = ReduceSum(output * R)} with R a
- * fixed random tensor, builds the gradients of the parameters, and compares each checked entry's
- * analytic gradient with the central difference {@code (loss(p + h) - loss(p - h)) / 2h} computed
- * by ONNX Runtime.
+ * Finite-difference checks of {@link GradientBuilder}: appends {@code loss = ReduceSum(output * R)}
+ * with R a fixed random tensor, builds the gradients of the parameters, and compares each checked
+ * entry's analytic gradient with the central difference {@code (loss(p + h) - loss(p - h)) / 2h}
+ * computed by ONNX Runtime. Graphs are DOUBLE (see {@link DoublePrecision}), or FLOAT with a coarse
+ * step and tolerance.
  */
-final class FiniteDifferenceCheck {
+public final class GradientCheck {
   /** Graph fusions such as FusedMatMul have float kernels only; float64 checks skip them. */
   private static final SessionConfig BASIC =
       SessionConfig.builder().optOptimizationLevel(OptimizationLevel.BASIC).build();
 
-  private FiniteDifferenceCheck() {}
+  private GradientCheck() {}
+
+  /**
+   * Returns a random tensor of {@code type} (FLOAT or DOUBLE) with values in {@code [lo, hi)}.
+   *
+   * @param type FLOAT or DOUBLE
+   * @param rng the random source
+   * @param lo the lower bound
+   * @param hi the upper bound
+   * @param shape the shape
+   * @return the tensor
+   */
+  public static Tensor random(
+      ElementType type, SplittableRandom rng, double lo, double hi, long... shape) {
+    int n = 1;
+    for (long d : shape) {
+      n *= (int) d;
+    }
+    double[] v = new double[n];
+    for (int i = 0; i < n; i++) {
+      v[i] = lo + (hi - lo) * rng.nextDouble();
+    }
+    return tensor(type, shape, v);
+  }
+
+  /**
+   * Checks every entry of every parameter.
+   *
+   * @param graph the forward graph, whose inputs are {@code params} plus {@code others}
+   * @param output the float output to differentiate
+   * @param params the inputs to differentiate, with their values
+   * @param others further inputs (e.g. indices), with their values
+   * @param h the finite-difference step
+   * @param tol the tolerance on {@code |analytic - numeric| / (1 + |numeric|)}
+   * @param seed the seed of R
+   * @return the largest error seen
+   */
+  public static double check(
+      Graph graph,
+      String output,
+      Map<String, Tensor> params,
+      Map<String, Tensor> others,
+      double h,
+      double tol,
+      long seed) {
+    return check(graph, output, params, others, h, tol, seed, Integer.MAX_VALUE);
+  }
 
   /**
    * Checks {@code maxPerParam} random entries of every parameter; fails on the first entry with
@@ -37,9 +83,16 @@ final class FiniteDifferenceCheck {
    *
    * @param graph the forward graph (DOUBLE, or FLOAT with a coarse step and tolerance), whose
    *     inputs are {@code params} plus {@code others}
+   * @param output the float output to differentiate
+   * @param params the inputs to differentiate, with their values
+   * @param others further inputs (e.g. indices), with their values
+   * @param h the finite-difference step
+   * @param tol the tolerance on {@code |analytic - numeric| / (1 + |numeric|)}
+   * @param seed the seed of R and of the entries checked
+   * @param maxPerParam the most entries checked per parameter
    * @return the largest {@code |analytic - numeric| / (1 + |numeric|)} seen
    */
-  static double check(
+  public static double check(
       Graph graph,
       String output,
       Map<String, Tensor> params,
