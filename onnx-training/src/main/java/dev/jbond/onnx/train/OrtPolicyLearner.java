@@ -67,7 +67,9 @@ import java.util.Set;
  * parameters are graph inputs, fed as tensors over slices of the buffer). Gradients are written by
  * ONNX Runtime in place into one contiguous buffer (pinned outputs). Two sessions are open: the
  * log-probability graph, shared by all roles (so roles with equal weights give bit-equal results),
- * and the train graph ({@link PolicyGraphs}).
+ * and the train graph: the same plus {@code loss = sum_s w_s * sequence_logprobs[s]} and, from
+ * {@link dev.jbond.onnx.autodiff.GradientBuilder}, its gradient with respect to every trainable
+ * parameter.
  *
  * <p>Call order (as {@link PolicyLearner}): {@link #logProbs} any number of times, then {@link
  * #step}, then {@link #updateAnchor}; {@link #snapshot}, {@link #restore} and {@link #export}
@@ -109,9 +111,11 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
     this.context =
         config.contextLength() > 0 ? OptionalInt.of(config.contextLength()) : model.contextLength();
     this.specs = model.parameters();
+    // shape probes expose every intermediate value as an output, which graph optimisations cannot
+    // remove (ONNX Runtime warns for each); a probe needs no optimisation
     SessionConfig probeConfig =
         SessionConfig.builder()
-            .optOptimizationLevel(OptimizationLevel.BASIC)
+            .optOptimizationLevel(OptimizationLevel.NONE)
             .optIntraOpThreads(config.session().intraOpThreads())
             .build();
     Graph logProbGraph = PolicyGraphs.logProbGraph(model);
@@ -119,8 +123,14 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
     this.gradientNames = PolicyGraphs.gradientNames(train, model);
     List<String> parameterNames = specs.stream().map(ParameterSpec::name).toList();
     try {
-      this.logProbSession = own(OrtSessions.open(logProbGraph, config.session()));
-      this.trainSession = own(OrtSessions.open(train.graph(), config.session()));
+      this.logProbSession =
+          own(
+              OrtSessions.open(
+                  logProbGraph.toBytes(), model.name() + " (log-probabilities)", config.session()));
+      this.trainSession =
+          own(
+              OrtSessions.open(
+                  train.graph().toBytes(), model.name() + " (train step)", config.session()));
       for (PolicyRole role : PolicyRole.values()) {
         roles.put(role, own(FlatParameters.allocate(environment, specs, parameterNames)));
       }

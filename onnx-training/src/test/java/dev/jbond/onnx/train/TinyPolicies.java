@@ -11,6 +11,8 @@ import dev.jbond.onnx.graph.Tensor;
 import dev.jbond.onnx.graph.TensorType;
 import dev.jbond.onnx.graph.Value;
 import dev.jbond.onnx.ort.SessionConfig;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
 
 /** Small synthetic policies and sequences for the learner's tests. */
@@ -83,10 +85,10 @@ final class TinyPolicies {
    * @param maxCompletion the longest completion
    * @param seed the seed
    */
-  static java.util.List<Generation> randomGenerations(
+  static List<Generation> randomGenerations(
       int count, int vocabulary, int maxCompletion, long seed) {
     SplittableRandom random = new SplittableRandom(seed);
-    java.util.List<Generation> out = new java.util.ArrayList<>();
+    List<Generation> out = new ArrayList<>();
     for (int i = 0; i < count; i++) {
       int[] prompt = random.ints(1 + random.nextInt(4), 0, vocabulary).toArray();
       int[] completion = random.ints(1 + random.nextInt(maxCompletion), 0, vocabulary).toArray();
