@@ -449,8 +449,9 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
    * least {@value #EXPORT_EXTERNAL_DATA_THRESHOLD} bytes in the side file {@code <model
    * file>.data}. {@code target} is the {@code .onnx} file when its name ends in {@code .onnx}, else
    * a directory (created if needed) that receives {@value PolicyModel#MODEL_FILE}. The model's
-   * metadata records provenance: {@code jbond.role}, {@code jbond.step}, {@code jbond.source_model}
-   * and, when known, {@code jbond.source_sha256} and {@code context_length}.
+   * metadata records provenance: {@code jbond.role}, {@code jbond.step}, {@code
+   * jbond.source_model}, {@code jbond.learner_config} and, when known, {@code jbond.source_sha256},
+   * {@code jbond.version} (the jar's implementation version) and {@code context_length}.
    *
    * @param role which weights
    * @param target a {@code .onnx} file or a directory
@@ -487,6 +488,11 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
     provenance.put("jbond.step", Long.toString(step));
     provenance.put("jbond.source_model", model.name());
     model.sha256().ifPresent(h -> provenance.put("jbond.source_sha256", h));
+    provenance.put("jbond.learner_config", config.toString());
+    String version = OrtPolicyLearner.class.getPackage().getImplementationVersion();
+    if (version != null) {
+      provenance.put("jbond.version", version);
+    }
     if (context.isPresent() && model.contextLength().isEmpty()) {
       provenance.put(PolicyModel.CONTEXT_KEYS.get(0), Integer.toString(context.getAsInt()));
     }

@@ -338,6 +338,8 @@ class OrtPolicyLearnerTest {
       assertEquals("gpt2_tiny_opset17.onnx", metadata.get("jbond.source_model"));
       assertEquals(64, metadata.get("jbond.source_sha256").length());
       assertEquals("16", metadata.get("context_length"));
+      assertTrue(
+          metadata.get("jbond.learner_config").startsWith("LearnerConfig[learningRate=0.001"));
 
       try (OrtPolicyLearner reloaded =
           OrtPolicyLearner.open(exported, config().optContextLength(0).build())) {
