@@ -73,6 +73,70 @@ public final class GradientBuilder {
   }
 
   /**
+   * Returns those of {@code candidates} on which {@code target} depends through differentiable
+   * inputs: the parameters that {@link #build()} would give a non-zero gradient path. A candidate
+   * that reaches {@code target} only through non-differentiable ops or inputs (a causal-mask buffer
+   * read by {@code Slice} then {@code Equal}, a shape, an index) is left out. An op without a
+   * gradient rule counts as differentiable in all its inputs, so that {@link #build()} later names
+   * it in its error. The graph is not modified.
+   *
+   * @param graph the graph
+   * @param target the float value that must depend on the parameters (e.g. {@code "logits"})
+   * @param candidates names of graph inputs or initializers
+   * @param probes feeds for every graph input, as for {@link Builder#probe}
+   * @param config the ONNX Runtime options of the shape probe
+   * @return the candidates that reach {@code target}, in the order given
+   * @throws IllegalArgumentException when {@code target} or a candidate is not a value of the graph
+   * @since 0.1.0
+   */
+  public static List<String> parametersReaching(
+      Graph graph,
+      String target,
+      Collection<String> candidates,
+      List<Map<String, Tensor>> probes,
+      SessionConfig config) {
+    Objects.requireNonNull(graph, "graph");
+    Checks.checkArgument(!probes.isEmpty(), "Expected at least one probe feed, found none");
+    Value targetValue = graph.value(target);
+    for (String name : candidates) {
+      graph.value(name);
+    }
+    Map<String, ProbedValue> probed = ShapeProbe.run(graph, probes, config);
+    List<Node> order = graph.topologicalOrder();
+    Set<Value> leads = new HashSet<>();
+    leads.add(targetValue);
+    for (int k = order.size() - 1; k >= 0; k--) {
+      Node node = order.get(k);
+      if (GradientRules.NON_DIFFERENTIABLE.contains(node.opType())) {
+        continue;
+      }
+      boolean relevant = false;
+      for (Value out : node.presentOutputs()) {
+        relevant |= leads.contains(out);
+      }
+      if (!relevant) {
+        continue;
+      }
+      GradientRule rule = GradientRules.rule(node.opType());
+      for (int i = 0; i < node.inputCount(); i++) {
+        if (node.hasInput(i) && (rule == null || rule.differentiable(node, i))) {
+          ProbedValue info = probed.get(node.input(i).name());
+          if (info != null && info.isFloat()) {
+            leads.add(node.input(i));
+          }
+        }
+      }
+    }
+    List<String> out = new ArrayList<>();
+    for (String name : candidates) {
+      if (leads.contains(graph.value(name))) {
+        out.add(name);
+      }
+    }
+    return out;
+  }
+
+  /**
    * Appends the backward pass and the gradient outputs.
    *
    * @return parameter name to gradient output name, in parameter order

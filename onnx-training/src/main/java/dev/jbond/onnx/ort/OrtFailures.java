@@ -2,9 +2,15 @@ package dev.jbond.onnx.ort;
 
 import ai.onnxruntime.OrtException;
 import dev.jbond.BackendException;
+import dev.jbond.internal.Internal;
 
-/** Wraps {@code OrtException} in {@link BackendException} at the module boundary. */
-final class OrtFailures {
+/**
+ * Wraps {@code OrtException} in {@link BackendException} at the module boundary. Public only so
+ * that engine packages of this module that call ONNX Runtime directly (the learner) wrap failures
+ * the same way.
+ */
+@Internal
+public final class OrtFailures {
   private OrtFailures() {}
 
   /**
@@ -14,7 +20,7 @@ final class OrtFailures {
    * @param attempted what was attempted, e.g. {@code "run model 'policy'"}
    * @return the exception to throw
    */
-  static BackendException wrap(OrtException e, String attempted) {
+  public static BackendException wrap(OrtException e, String attempted) {
     String message = e.getMessage() == null ? "" : e.getMessage().strip();
     // OrtException(code, message) prefixes "Error code - ORT_X - message: "; the code is in ours
     message = message.replaceFirst("^Error code - \\S+ - message: ", "");

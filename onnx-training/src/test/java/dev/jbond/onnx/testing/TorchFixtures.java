@@ -17,7 +17,7 @@ import java.util.Map;
 /**
  * The fixtures written by {@code src/test/resources/fixtures/make_torch_fixtures.py}: a 2-layer
  * GPT-2-style decoder (V=64, d=32, 4 heads) exported by torch 1.13 at opsets 14 and 17, and torch's
- * own logits on a fixed batch.
+ * own logits on a fixed batch, and PyTorch's losses over ten AdamW steps on that model.
  */
 public final class TorchFixtures {
   /** The opsets the model was exported at. */
@@ -70,6 +70,24 @@ public final class TorchFixtures {
         logits[i] = (float) ((Number) values.get(i)).doubleValue();
       }
       return new Reference(ids, mask, Tensor.floats(shape, logits));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Returns PyTorch's ten AdamW steps on the fixture model, written by {@code
+   * make_torch_training_reference.py}: the settings ({@code learning_rate}, {@code betas}, {@code
+   * epsilon}, {@code weight_decay}, {@code max_gradient_norm}, {@code warmup_steps}), the {@code
+   * sequences} ({@code prompt}, {@code completion}, {@code weight}), and per step the {@code
+   * losses} before the update and the {@code gradient_norms} before clipping.
+   *
+   * @return the parsed JSON object
+   */
+  public static Map<String, Object> trainingReference() {
+    try {
+      return Json.parseObject(
+          Files.readString(resource("gpt2_tiny_training_reference.json"), StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
