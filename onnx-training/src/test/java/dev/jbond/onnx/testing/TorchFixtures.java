@@ -85,9 +85,8 @@ public final class TorchFixtures {
    * @return the parsed JSON object
    */
   public static Map<String, Object> trainingReference() {
-    try {
-      return Json.parseObject(
-          Files.readString(resource("gpt2_tiny_training_reference.json"), StandardCharsets.UTF_8));
+    try (InputStream in = open("gpt2_tiny_training_reference.json")) {
+      return Json.parseObject(new String(in.readAllBytes(), StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -213,8 +213,9 @@ class OrtPolicyLearnerTest {
 
   // ------------------------------------------------------------------ training
 
-  @Test
-  void step_tenAdamWStepsWithWarmupAndClipping_matchPyTorchLossesAndNorms() {
+  @ParameterizedTest(name = "opset {0}")
+  @ValueSource(ints = {14, 17})
+  void step_tenAdamWStepsWithWarmupAndClipping_matchPyTorchLossesAndNorms(int opset) {
     Map<String, Object> reference = TorchFixtures.trainingReference();
     List<?> betas = (List<?>) reference.get("betas");
     LearnerConfig cfg =
@@ -237,7 +238,7 @@ class OrtPolicyLearnerTest {
     }
     List<?> losses = (List<?>) reference.get("losses");
     List<?> norms = (List<?>) reference.get("gradient_norms");
-    try (OrtPolicyLearner learner = OrtPolicyLearner.create(fixture(17), cfg)) {
+    try (OrtPolicyLearner learner = OrtPolicyLearner.create(fixture(opset), cfg)) {
       for (int step = 0; step < losses.size(); step++) {
         StepOutcome outcome = learner.step(batch);
         double loss = ((Number) losses.get(step)).doubleValue();
