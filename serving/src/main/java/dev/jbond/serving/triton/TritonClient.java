@@ -706,7 +706,15 @@ public final class TritonClient implements AutoCloseable {
         current = call;
         ClientCalls.asyncUnaryCall(call, request, new Observer(endpoint));
       } catch (RuntimeException e) {
-        result.completeExceptionally(e);
+        // The transport refused to start the call (e.g. grpc-java's in-process transport racing a
+        // server shutdown); the request never reached the server, so it fails like an
+        // unreachable endpoint and is retried where the call allows it.
+        failed(
+            endpoint,
+            Status.UNAVAILABLE
+                .withDescription("the call could not start: " + e)
+                .withCause(e)
+                .asRuntimeException());
       }
       if (result.isCancelled()) {
         cancelAttempt();
