@@ -220,7 +220,7 @@ final class ModelConfigJson {
             : (!unsigned || result >= 0 || value instanceof String);
     if (!fits) {
       throw new IllegalArgumentException(
-          "Expected a "
+          "Expected an integer of type "
               + type.name().toLowerCase(Locale.ROOT)
               + " at '"
               + path

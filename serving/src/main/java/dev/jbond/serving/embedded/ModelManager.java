@@ -51,12 +51,14 @@ import java.util.stream.Stream;
  *
  * <h2>Version numbers</h2>
  *
- * A version is served under its directory number unless the model has already served that number
- * with different content; then it gets a fresh number, one above the highest this model has served
- * in this server's lifetime. Content is the SHA-256 fingerprint of the version directory's files
- * and the configuration's {@code parameters} (which may point at weights elsewhere). So every load
- * that changes weights is visible in the responses' {@code model_version}. A load with no override
- * whose configuration and fingerprints equal what is serving does nothing, as in Triton.
+ * A version keeps the number the model's previous load gave its directory when its content is
+ * unchanged. Otherwise it is served under its directory number if that is above every number the
+ * model has served in this server's lifetime, and else under a fresh number one above the highest.
+ * Content is the SHA-256 fingerprint of the version directory's files and the configuration's
+ * {@code parameters} (which may point at weights elsewhere). So every load that changes weights,
+ * including a return to earlier weights, shows a new {@code model_version} in the responses. A load
+ * with no override whose configuration and fingerprints equal what is serving does nothing, as in
+ * Triton.
  */
 final class ModelManager implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(ModelManager.class.getName());
@@ -80,6 +82,9 @@ final class ModelManager implements AutoCloseable {
     }
   }
 
+  /** The number and fingerprint the previous load gave a version directory. */
+  private record Previous(long number, String fingerprint) {}
+
   private static final class Entry {
     final String name;
     final ReentrantLock loadLock = new ReentrantLock();
@@ -89,7 +94,7 @@ final class ModelManager implements AutoCloseable {
     volatile boolean loading;
     volatile boolean unloaded;
     // guarded by loadLock
-    final Map<Long, String> fingerprints = new TreeMap<>();
+    final Map<Long, Previous> previousLoad = new TreeMap<>();
     long maxServed;
     ModelConfig sourceConfig;
     boolean sourceOverridden;
@@ -147,6 +152,9 @@ final class ModelManager implements AutoCloseable {
    */
   void load(String name, Optional<ModelConfig> config, Map<String, ByteString> files)
       throws ModelLoadException {
+    if (files.isEmpty() && !repository.contains(name)) {
+      repository.read(name, config); // throws, naming the models the repository has
+    }
     Entry entry = entries.computeIfAbsent(name, Entry::new);
     entry.loadLock.lock();
     try {
@@ -179,7 +187,7 @@ final class ModelManager implements AutoCloseable {
           && config.isEmpty()
           && !entry.sourceOverridden
           && source.config().equals(entry.sourceConfig)
-          && sameVersions(entry.serving, source, prints)) {
+          && sameVersions(entry, source, prints)) {
         LOG.log(System.Logger.Level.INFO, "Model ''{0}'' unchanged, not reloaded", name);
         return;
       }
@@ -196,8 +204,14 @@ final class ModelManager implements AutoCloseable {
       List<Long> numbers = new ArrayList<>();
       for (int i = 0; i < source.versions().size(); i++) {
         long directory = source.versions().get(i).version();
-        String known = entry.fingerprints.get(directory);
-        numbers.add(known == null || known.equals(prints.get(i)) ? directory : ++next);
+        Previous previous = entry.previousLoad.get(directory);
+        if (previous != null && previous.fingerprint().equals(prints.get(i))) {
+          numbers.add(previous.number());
+        } else if (directory > entry.maxServed) {
+          numbers.add(directory);
+        } else {
+          numbers.add(++next);
+        }
       }
 
       Cleanup cleanup = new Cleanup(overrideDir, source.versions().size());
@@ -213,9 +227,11 @@ final class ModelManager implements AutoCloseable {
       entry.unloaded = false;
       entry.sourceConfig = source.config();
       entry.sourceOverridden = !files.isEmpty();
-      for (LoadedVersion version : opened) {
-        entry.fingerprints.put(version.number, version.fingerprint);
-        entry.maxServed = Math.max(entry.maxServed, version.number);
+      entry.previousLoad.clear();
+      for (int i = 0; i < source.versions().size(); i++) {
+        entry.previousLoad.put(
+            source.versions().get(i).version(), new Previous(numbers.get(i), prints.get(i)));
+        entry.maxServed = Math.max(entry.maxServed, numbers.get(i));
       }
       overrideDir = null; // owned by the versions now
       opened.clear();
@@ -248,14 +264,22 @@ final class ModelManager implements AutoCloseable {
     }
   }
 
-  private static boolean sameVersions(Serving serving, ModelSource source, List<String> prints) {
+  /** Whether the serving versions are exactly the source's, with unchanged content. */
+  private static boolean sameVersions(Entry entry, ModelSource source, List<String> prints) {
+    Serving serving = entry.serving;
     if (serving.versions().size() != prints.size()) {
       return false;
     }
     for (int i = 0; i < prints.size(); i++) {
-      LoadedVersion version = serving.versions().get(i);
-      if (version.number != source.versions().get(i).version()
-          || !version.fingerprint.equals(prints.get(i))) {
+      Previous previous = entry.previousLoad.get(source.versions().get(i).version());
+      if (previous == null || !previous.fingerprint().equals(prints.get(i))) {
+        return false;
+      }
+      boolean served = false;
+      for (LoadedVersion version : serving.versions()) {
+        served |= version.number == previous.number();
+      }
+      if (!served) {
         return false;
       }
     }

@@ -20,6 +20,7 @@ import dev.jbond.serving.triton.proto.ModelInferResponse;
 import dev.jbond.serving.triton.proto.ModelMetadataRequest;
 import dev.jbond.serving.triton.proto.ModelMetadataResponse;
 import dev.jbond.serving.triton.proto.ModelReadyRequest;
+import dev.jbond.serving.triton.proto.RepositoryModelLoadRequest;
 import dev.jbond.serving.triton.proto.ServerLiveRequest;
 import dev.jbond.serving.triton.proto.ServerMetadataRequest;
 import dev.jbond.serving.triton.proto.ServerMetadataResponse;
@@ -31,6 +32,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCalls;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -176,6 +178,24 @@ class EmbeddedTritonServerTest {
     long[] ids = TestModels.tokens(new SplittableRandom(SEED), 2, 3);
     ModelInferResponse response =
         fixture.blocking().modelInfer(request("auto", "a", TestModels.ids(2, 3, ids)));
+    assertArrayEquals(TestModels.directScores(REWARD, 2, 3, ids), scores(response), 1e-6f);
+  }
+
+  @Test
+  void repositoryModelLoad_modelAddedAfterStartWithExternalData_servesIt() throws Exception {
+    Path dir = repo.resolve("external").resolve("1");
+    Files.createDirectories(dir);
+    REWARD.save(dir.resolve("model.onnx"), 16);
+    assertTrue(Files.exists(dir.resolve("model.onnx.data")));
+    long[] ids = TestModels.tokens(new SplittableRandom(SEED), 2, 3);
+
+    fixture
+        .blocking()
+        .repositoryModelLoad(
+            RepositoryModelLoadRequest.newBuilder().setModelName("external").build());
+    ModelInferResponse response =
+        fixture.blocking().modelInfer(request("external", "e", TestModels.ids(2, 3, ids)));
+
     assertArrayEquals(TestModels.directScores(REWARD, 2, 3, ids), scores(response), 1e-6f);
   }
 
