@@ -39,10 +39,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       completed configuration);
  *   <li>ModelInfer and ModelStreamInfer for plain ONNX models, like Triton's ONNX Runtime backend:
  *       named inputs in raw or typed form, {@code max_batch_size}, requested outputs (all when none
- *       are requested), dynamic batching ({@link DynamicBatcher}), a bounded queue (UNAVAILABLE
- *       when full) and deadlines (the client's gRPC deadline, the {@code timeout} request parameter
- *       in microseconds, and the model's {@code default_timeout_microseconds}); requests whose
- *       deadline passes while queued fail with DEADLINE_EXCEEDED and never run;
+ *       are requested), dynamic batching when the config has {@code dynamic_batching} (the
+ *       auto-config of a batchable model adds it; see {@code DynamicBatcher}), as many concurrent
+ *       batches per version as its {@code instance_group} counts add up to (default 1), a bounded
+ *       queue (UNAVAILABLE when full) and deadlines (the client's gRPC deadline, the {@code
+ *       timeout} request parameter in microseconds, and the model's {@code
+ *       default_timeout_microseconds}); requests whose deadline passes while queued fail with
+ *       DEADLINE_EXCEEDED and never run;
  *   <li>generation models ({@code backend: "jbond-generate"}) through the {@link
  *       GenerationModelFactory} given to the builder, decoupled ones on ModelStreamInfer only;
  *   <li>RepositoryIndex, RepositoryModelLoad ({@code config} as protobuf JSON, {@code

@@ -5,7 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jbond.BackendException;
 import dev.jbond.onnx.graph.Graph;
+import dev.jbond.serving.triton.TritonCallOptions;
+import dev.jbond.serving.triton.TritonClient;
+import dev.jbond.serving.triton.TritonClientConfig;
+import dev.jbond.serving.triton.TritonEndpoint;
 import dev.jbond.serving.triton.TritonTensors;
 import dev.jbond.serving.triton.proto.GRPCInferenceServiceGrpc;
 import dev.jbond.serving.triton.proto.ModelInferRequest;
@@ -20,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -109,6 +115,34 @@ class EmbeddedTritonServerNettyTest {
         TestModels.directScores(REWARD, 8, 900, small),
         TritonTensors.output(ok, "score").toFloats(),
         1e-6f);
+  }
+
+  @Test
+  void tritonClient_requestOverTheServerLimit_failsResourceExhaustedNamingTheServerLimit()
+      throws Exception {
+    long[] big = TestModels.tokens(new SplittableRandom(SEED), 8, 1100);
+    try (TritonClient client =
+        TritonClient.builder(
+                TritonClientConfig.builder()
+                    .optEndpoints(List.of(TritonEndpoint.plaintext("localhost:" + server.port())))
+                    .build())
+            .build()) {
+      ExecutionException e =
+          assertThrows(
+              ExecutionException.class,
+              () ->
+                  client
+                      .modelInfer(request("big", 8, 1100, big), TritonCallOptions.defaults())
+                      .get(10, TimeUnit.SECONDS));
+      BackendException failure = (BackendException) e.getCause();
+
+      assertEquals(BackendException.Code.RESOURCE_EXHAUSTED, failure.code());
+      assertTrue(
+          failure
+              .getMessage()
+              .endsWith("(the request exceeds the server's maximum message size " + LIMIT + ")"),
+          failure.getMessage());
+    }
   }
 
   @Test
