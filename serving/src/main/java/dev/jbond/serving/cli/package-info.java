@@ -1,2 +1,5 @@
-/** The {@code bond} command line (picocli): one subcommand per capability. */
+/**
+ * The {@code bond} command line (picocli): one subcommand per capability ({@code demo}, {@code
+ * serve}).
+ */
 package dev.jbond.serving.cli;

@@ -2,6 +2,8 @@ package dev.jbond.serving.triton;
 
 import dev.jbond.BackendException;
 import io.grpc.Status;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Turns gRPC failures into {@link BackendException}s at the module boundary, so that {@code
@@ -9,6 +11,9 @@ import io.grpc.Status;
  * model), the endpoint, the attempts, and the gRPC status.
  */
 final class TritonErrors {
+  /** grpc-java's deframer message, on either side: "gRPC message exceeds maximum size L: N". */
+  private static final Pattern GRPC_JAVA_LIMIT = Pattern.compile("exceeds maximum size (\\d+)");
+
   private TritonErrors() {}
 
   /**
@@ -72,7 +77,14 @@ final class TritonErrors {
     message.append(": ").append(describe(status));
     String description = status.getDescription() == null ? "" : status.getDescription();
     if (status.getCode() == Status.Code.RESOURCE_EXHAUSTED) {
-      if (description.contains("exceeds maximum size")) {
+      Matcher limit = GRPC_JAVA_LIMIT.matcher(description);
+      if (limit.find() && !limit.group(1).equals(Integer.toString(maxInboundMessageBytes))) {
+        // grpc-java's deframer on a grpc-java server (the embedded server): its limit, not ours
+        message
+            .append(" (the request exceeds the server's maximum message size ")
+            .append(limit.group(1))
+            .append(')');
+      } else if (description.contains("exceeds maximum size")) {
         // grpc-java's deframer on this side: the response was too large for us
         message
             .append(" (the response exceeds maxInboundMessageBytes = ")
