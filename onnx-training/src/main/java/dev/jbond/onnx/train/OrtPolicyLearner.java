@@ -472,17 +472,7 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
       Files.createDirectories(parent);
     }
     Graph graph = model.graph();
-    FlatParameters weights = roles.get(role);
-    ByteBuffer bytes = weights.bytes();
-    for (int i = 0; i < specs.size(); i++) {
-      ParameterSpec spec = specs.get(i);
-      int offset = weights.offset(i) * Float.BYTES;
-      ByteBuffer slice =
-          bytes
-              .slice(offset, (int) spec.elementCount() * Float.BYTES)
-              .order(ByteOrder.LITTLE_ENDIAN);
-      graph.replaceInitializer(spec.name(), Tensor.of(ElementType.FLOAT, spec.dims(), slice));
-    }
+    weights(role).forEach(graph::replaceInitializer);
     Map<String, String> provenance = new LinkedHashMap<>();
     provenance.put("jbond.role", role.label());
     provenance.put("jbond.step", Long.toString(step));
@@ -507,6 +497,32 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
         (k, v) ->
             builder.addMetadataProps(StringStringEntryProto.newBuilder().setKey(k).setValue(v)));
     ModelFiles.writeWithExternalData(builder.build(), file, EXPORT_EXTERNAL_DATA_THRESHOLD);
+  }
+
+  /**
+   * Returns a copy of one role's trainable weights, by parameter name in parameter order: for
+   * example to build a decode graph of the current policy for an in-process sampler.
+   *
+   * @param role which weights
+   * @return parameter name to FLOAT tensor
+   * @throws IllegalStateException when the learner is closed
+   */
+  public Map<String, Tensor> weights(PolicyRole role) {
+    checkOpen();
+    Objects.requireNonNull(role, "role");
+    FlatParameters weights = roles.get(role);
+    ByteBuffer bytes = weights.bytes();
+    Map<String, Tensor> out = new LinkedHashMap<>();
+    for (int i = 0; i < specs.size(); i++) {
+      ParameterSpec spec = specs.get(i);
+      int offset = weights.offset(i) * Float.BYTES;
+      ByteBuffer slice =
+          bytes
+              .slice(offset, (int) spec.elementCount() * Float.BYTES)
+              .order(ByteOrder.LITTLE_ENDIAN);
+      out.put(spec.name(), Tensor.of(ElementType.FLOAT, spec.dims(), slice));
+    }
+    return out;
   }
 
   /** The weights of {@code role}, for tests of this package: a view, position 0. */
