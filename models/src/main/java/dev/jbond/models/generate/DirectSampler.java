@@ -14,6 +14,7 @@ import dev.jbond.onnx.ort.OrtModelSession;
 import dev.jbond.onnx.ort.OrtResource;
 import dev.jbond.onnx.ort.OrtSessions;
 import dev.jbond.onnx.ort.SessionConfig;
+import dev.jbond.spi.PolicySampler;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -23,9 +24,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The direct, in-process {@link dev.jbond.spi.PolicySampler}: samples every role's current model
- * with a {@link KvCacheSampler} on ONNX Runtime, and swaps a role's model in place when a new
- * version is published.
+ * The direct, in-process {@link PolicySampler}: samples every role's current model with a {@link
+ * KvCacheSampler} on ONNX Runtime, and swaps a role's model in place when a new version is
+ * published.
  *
  * <p>Each {@link Generation} carries the completion (generated tokens up to and including the EOS
  * token when one was drawn, so a policy trained on it learns to stop), the {@link
@@ -43,7 +44,7 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <p>Thread-safe: any number of {@link #sample} calls may run alongside a publish.
  */
-public final class DirectSampler extends OrtResource implements dev.jbond.spi.PolicySampler {
+public final class DirectSampler extends OrtResource implements PolicySampler {
   private final SamplingConfig sampling;
   private final SessionConfig sessionConfig;
   private final int maxBatchRows;

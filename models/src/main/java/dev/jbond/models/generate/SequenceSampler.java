@@ -22,7 +22,8 @@ public interface SequenceSampler {
    * Draws {@code samplesPerPrompt} completions of each prompt.
    *
    * @param prompts the prompts, not empty; each non-empty, with token ids below the vocabulary size
-   *     and {@code length + config.maxNewTokens() <= contextLength}
+   *     and {@code length + config.maxNewTokens() <= contextLength} (so that every {@code prompt ++
+   *     completion} fits the full-sequence graph that the learner scores it with)
    * @param samplesPerPrompt completions per prompt, {@code >= 1}
    * @param config how to sample and when to stop
    * @param seed the request seed

@@ -101,11 +101,16 @@ final class TokenSampler {
   }
 
   private void drawFiltered(double max, double u) {
-    for (int v = 0; v < vocab; v++) {
-      order[v] = ((long) descending(logits[v]) << 32) | v;
-    }
-    Arrays.sort(order);
     int kept = config.topK() > 0 ? Math.min(config.topK(), vocab) : vocab;
+    if (kept < vocab) {
+      selectSmallest(kept);
+      Arrays.sort(order, 0, kept);
+    } else {
+      for (int v = 0; v < vocab; v++) {
+        order[v] = key(v);
+      }
+      Arrays.sort(order);
+    }
     double inverseTemperature = 1 / config.temperature();
     double total = 0;
     for (int i = 0; i < kept; i++) {
@@ -140,6 +145,55 @@ final class TokenSampler {
     }
     token = id(chosen >= 0 ? chosen : lastPositive);
     samplingLogProb = Math.min(0, (logits[token] - max) * inverseTemperature - Math.log(total));
+  }
+
+  /**
+   * Leaves the {@code k} smallest keys (the {@code k} largest logits) in {@code order[0, k)}, in
+   * heap order: a bounded max-heap, {@code O(V log k)} instead of sorting all {@code V}.
+   */
+  private void selectSmallest(int k) {
+    for (int v = 0; v < k; v++) {
+      order[v] = key(v);
+      int child = v;
+      while (child > 0 && order[(child - 1) / 2] < order[child]) {
+        swap((child - 1) / 2, child);
+        child = (child - 1) / 2;
+      }
+    }
+    for (int v = k; v < vocab; v++) {
+      long key = key(v);
+      if (key < order[0]) {
+        order[0] = key;
+        int parent = 0;
+        while (true) {
+          int largest = parent;
+          int left = 2 * parent + 1;
+          int right = left + 1;
+          if (left < k && order[left] > order[largest]) {
+            largest = left;
+          }
+          if (right < k && order[right] > order[largest]) {
+            largest = right;
+          }
+          if (largest == parent) {
+            break;
+          }
+          swap(parent, largest);
+          parent = largest;
+        }
+      }
+    }
+  }
+
+  private void swap(int i, int j) {
+    long t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+
+  /** Sorts ascending as (logit descending, id ascending). */
+  private long key(int v) {
+    return ((long) descending(logits[v]) << 32) | v;
   }
 
   private int id(int rank) {

@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.FloatBuffer;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 import org.junit.jupiter.api.Test;
 
@@ -92,6 +96,35 @@ class TokenSamplerTest {
 
     assertTrue(sampler.draw(FloatBuffer.wrap(rows), 4, fixed(0)));
     assertEquals(2, sampler.token);
+  }
+
+  @Test
+  void draw_topKAndTopPOnALargeVocabularyWithTies_matchReferenceDistribution() {
+    SplittableRandom random = new SplittableRandom(4);
+    double[] values = new double[1000];
+    for (int v = 0; v < values.length; v++) {
+      values[v] = (float) (Math.round(random.nextGaussian() * 20) / 10.0);
+    }
+    SamplingConfig config =
+        SamplingConfig.builder()
+            .setMaxNewTokens(1)
+            .optTemperature(0.8)
+            .optTopK(37)
+            .optTopP(0.9)
+            .build();
+    double[] expected = GenerateFixtures.samplingDistribution(values, config);
+    TokenSampler sampler = new TokenSampler(config, values.length);
+    FloatBuffer logits = FloatBuffer.wrap(logits(values));
+
+    Set<Integer> drawn = new HashSet<>();
+    for (int i = 0; i < 500; i++) {
+      assertTrue(sampler.draw(logits, 0, fixed((i + 0.5) / 500)));
+      assertTrue(expected[sampler.token] > 0, "token " + sampler.token + " is not kept");
+      assertEquals(Math.log(expected[sampler.token]), sampler.samplingLogProb, 1e-9);
+      drawn.add(sampler.token);
+    }
+    long kept = Arrays.stream(expected).filter(p -> p > 0).count();
+    assertEquals(kept, drawn.size(), "every kept token is drawn by some u");
   }
 
   private static TokenSampler sampler(SamplingConfig config) {
