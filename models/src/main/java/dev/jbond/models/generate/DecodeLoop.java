@@ -1,0 +1,221 @@
+package dev.jbond.models.generate;
+
+import dev.jbond.BackendException;
+import dev.jbond.LogProbs;
+import dev.jbond.Prompt;
+import dev.jbond.TokenSequence;
+import dev.jbond.internal.Checks;
+import dev.jbond.models.decoder.DecoderConfig;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.SplittableRandom;
+
+/**
+ * The decoding loop shared by {@link KvCacheSampler} and {@link FullSequenceSampler}: input checks,
+ * rows in prompt-major order, batches of at most {@code maxBatchRows} rows, and per row the seeded
+ * draws, stop conditions and log-probs. How the next-token logits are computed is the {@link
+ * Engine}'s business.
+ */
+final class DecodeLoop {
+  private DecodeLoop() {}
+
+  /**
+   * Computes next-token logits for one batch of rows. Call order: {@link #prefill} once, then
+   * {@link #advance} once per generated token while a row is active; after each, {@link #logits}
+   * and {@link #offset} locate every active row's next-token logits. Closing releases native state.
+   */
+  interface Engine extends AutoCloseable {
+    /** Feeds the prompts; afterwards every row has next-token logits. */
+    void prefill(int[][] prompts);
+
+    /**
+     * Feeds one token per row: {@code tokens[b]} for active rows, the pad token (masked) for the
+     * others; afterwards every active row has next-token logits.
+     */
+    void advance(int[] tokens, boolean[] active);
+
+    /** The buffer holding the next-token logits. */
+    FloatBuffer logits();
+
+    /** Where row {@code row}'s next-token logits start in {@link #logits()}. */
+    int offset(int row);
+
+    @Override
+    void close();
+  }
+
+  /** Creates an engine for one batch. */
+  @FunctionalInterface
+  interface EngineFactory {
+    Engine create(int rows, int longestPrompt, SamplingConfig config);
+  }
+
+  /** Checks a request against the decoder; the messages name the offending prompt. */
+  static void checkRequest(
+      List<Prompt> prompts, int samplesPerPrompt, SamplingConfig config, DecoderConfig decoder) {
+    Objects.requireNonNull(prompts, "prompts");
+    Objects.requireNonNull(config, "config");
+    Checks.checkNotEmpty(prompts, "prompt");
+    Checks.checkAtLeast(samplesPerPrompt, 1, "samples per prompt");
+    config.checkVocabulary(decoder.vocabSize());
+    for (Prompt prompt : prompts) {
+      Objects.requireNonNull(prompt, "prompt");
+      int length = prompt.tokens().length();
+      Checks.checkArgument(
+          length >= 1, "Expected a non-empty prompt, found no tokens in prompt '%s'", prompt.id());
+      Checks.checkArgument(
+          length + config.maxNewTokens() <= decoder.contextLength(),
+          "Expected prompt length + maxNewTokens <= context length %d, found %d + %d in prompt '%s'",
+          decoder.contextLength(),
+          length,
+          config.maxNewTokens(),
+          prompt.id());
+      prompt.tokens().checkVocabulary(decoder.vocabSize(), "prompt '" + prompt.id() + "'");
+    }
+  }
+
+  /** Runs a checked request; see {@link SequenceSampler#sample}. */
+  static List<SampledSequence> run(
+      List<Prompt> prompts,
+      int samplesPerPrompt,
+      SamplingConfig config,
+      long seed,
+      DecoderConfig decoder,
+      int maxBatchRows,
+      String modelName,
+      EngineFactory engines) {
+    checkRequest(prompts, samplesPerPrompt, config, decoder);
+    long rowCount = (long) prompts.size() * samplesPerPrompt;
+    Checks.checkArgument(
+        rowCount <= Integer.MAX_VALUE - 8,
+        "Expected prompts x samples under 2^31, found %d x %d",
+        prompts.size(),
+        samplesPerPrompt);
+    List<SampledSequence> out = new ArrayList<>((int) rowCount);
+    for (int from = 0; from < rowCount; from += maxBatchRows) {
+      int to = (int) Math.min(rowCount, (long) from + maxBatchRows);
+      Batch batch = new Batch(to - from, config, decoder.vocabSize());
+      for (int r = from; r < to; r++) {
+        Prompt prompt = prompts.get(r / samplesPerPrompt);
+        batch.addRow(prompt, r % samplesPerPrompt, seed);
+      }
+      batch.run(engines, modelName);
+      out.addAll(batch.results());
+    }
+    return out;
+  }
+
+  /** The rows of one batch and their state. */
+  private static final class Batch {
+    private final SamplingConfig config;
+    private final int vocab;
+    private final Prompt[] prompts;
+    private final int[] samples;
+    private final int[][] promptTokens;
+    private final SplittableRandom[] randoms;
+    private final int[][] tokens;
+    private final double[][] samplingLogProbs;
+    private final double[][] modelLogProbs;
+    private final int[] counts;
+    private final boolean[] active;
+    private final StopReason[] reasons;
+    private int size;
+
+    Batch(int rows, SamplingConfig config, int vocab) {
+      this.config = config;
+      this.vocab = vocab;
+      int maxNew = config.maxNewTokens();
+      prompts = new Prompt[rows];
+      samples = new int[rows];
+      promptTokens = new int[rows][];
+      randoms = new SplittableRandom[rows];
+      tokens = new int[rows][maxNew];
+      samplingLogProbs = new double[rows][maxNew];
+      modelLogProbs = new double[rows][maxNew];
+      counts = new int[rows];
+      active = new boolean[rows];
+      reasons = new StopReason[rows];
+    }
+
+    void addRow(Prompt prompt, int sample, long seed) {
+      prompts[size] = prompt;
+      samples[size] = sample;
+      promptTokens[size] = prompt.tokens().toArray();
+      randoms[size] = SequenceSeeds.random(seed, prompt.id(), sample);
+      active[size] = true;
+      size++;
+    }
+
+    void run(EngineFactory engines, String modelName) {
+      int longest = 0;
+      for (int[] prompt : promptTokens) {
+        longest = Math.max(longest, prompt.length);
+      }
+      TokenSampler sampler = new TokenSampler(config, vocab);
+      int[] next = new int[size];
+      try (Engine engine = engines.create(size, longest, config)) {
+        engine.prefill(promptTokens);
+        while (true) {
+          boolean any = false;
+          FloatBuffer logits = engine.logits();
+          for (int b = 0; b < size; b++) {
+            next[b] = config.padTokenId();
+            if (!active[b]) {
+              continue;
+            }
+            if (!sampler.draw(logits, engine.offset(b), randoms[b])) {
+              throw new BackendException(
+                  BackendException.Code.INTERNAL,
+                  "Expected finite logits from model '"
+                      + modelName
+                      + "', found NaN or infinity at completion position "
+                      + counts[b]
+                      + " of prompt '"
+                      + prompts[b].id()
+                      + "' sample "
+                      + samples[b],
+                  null);
+            }
+            int k = counts[b]++;
+            tokens[b][k] = sampler.token;
+            samplingLogProbs[b][k] = sampler.samplingLogProb;
+            modelLogProbs[b][k] = sampler.modelLogProb;
+            if (config.isEos(sampler.token)) {
+              active[b] = false;
+              reasons[b] = StopReason.EOS;
+            } else if (counts[b] == config.maxNewTokens()) {
+              active[b] = false;
+              reasons[b] = StopReason.LENGTH;
+            } else {
+              next[b] = sampler.token;
+              any = true;
+            }
+          }
+          if (!any) {
+            break;
+          }
+          engine.advance(next, active);
+        }
+      }
+    }
+
+    List<SampledSequence> results() {
+      List<SampledSequence> out = new ArrayList<>(size);
+      for (int b = 0; b < size; b++) {
+        int n = counts[b];
+        out.add(
+            new SampledSequence(
+                prompts[b],
+                samples[b],
+                TokenSequence.of(Arrays.copyOf(tokens[b], n)),
+                LogProbs.of(Arrays.copyOf(samplingLogProbs[b], n)),
+                LogProbs.of(Arrays.copyOf(modelLogProbs[b], n)),
+                reasons[b]));
+      }
+      return out;
+    }
+  }
+}

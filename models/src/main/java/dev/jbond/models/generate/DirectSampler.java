@@ -1,0 +1,407 @@
+package dev.jbond.models.generate;
+
+import dev.jbond.Generation;
+import dev.jbond.ModelVersion;
+import dev.jbond.PolicyRole;
+import dev.jbond.Prompt;
+import dev.jbond.internal.Checks;
+import dev.jbond.models.decoder.DecoderBuilder;
+import dev.jbond.models.decoder.DecoderConfig;
+import dev.jbond.models.decoder.DecoderWeights;
+import dev.jbond.models.decoder.ModelDirectory;
+import dev.jbond.onnx.ModelLoadException;
+import dev.jbond.onnx.ort.OrtModelSession;
+import dev.jbond.onnx.ort.OrtResource;
+import dev.jbond.onnx.ort.OrtSessions;
+import dev.jbond.onnx.ort.SessionConfig;
+import dev.jbond.spi.PolicySampler;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The direct, in-process {@link PolicySampler}: samples every role's current model with a {@link
+ * KvCacheSampler} on ONNX Runtime, and swaps a role's model in place when a new version is
+ * published.
+ *
+ * <p>Each {@link Generation} carries the completion (generated tokens up to and including the EOS
+ * token when one was drawn, so a policy trained on it learns to stop), the {@link
+ * SampledSequence#samplingLogProbs() log-probabilities of the sampling distribution} as engine
+ * log-probs (equal to the model's when the temperature is 1 and top-k and top-p are off), and the
+ * {@link ModelVersion} that produced it. Row {@code (i, j)} is seeded by {@link
+ * SequenceSeeds#seed(long, String, int) seed(seed, prompt id, j)}.
+ *
+ * <p>Lifecycle: {@link #builder} opens one decode session over the initial model, shared by all
+ * three roles at version 0. {@link #publish(PolicyRole, ModelDirectory, long)} and {@link
+ * #publish(PolicyRole, DecoderWeights, long)} open a session over the new weights and swap it in
+ * atomically; samples already running finish on the session they started with, and a session closes
+ * when no role serves it and no sample uses it (reference counting). {@link #close()} stops new
+ * samples; running ones finish, then the last sessions close.
+ *
+ * <p>Thread-safe: any number of {@link #sample} calls may run alongside a publish.
+ */
+public final class DirectSampler extends OrtResource implements PolicySampler {
+  private final SamplingConfig sampling;
+  private final SessionConfig sessionConfig;
+  private final int maxBatchRows;
+  private final Map<PolicyRole, String> names;
+  private final Map<PolicyRole, AtomicReference<Slot>> slots = new EnumMap<>(PolicyRole.class);
+  private final Object publishLock = new Object();
+
+  private DirectSampler(Builder builder, OrtModelSession initial) {
+    this.sampling = builder.sampling;
+    this.sessionConfig = builder.sessionConfig;
+    this.maxBatchRows = builder.maxBatchRows;
+    this.names = new EnumMap<>(builder.names);
+    Served shared =
+        new Served(initial, builder.directory.config(), maxBatchRows, PolicyRole.values().length);
+    for (PolicyRole role : PolicyRole.values()) {
+      slots.put(
+          role, new AtomicReference<>(new Slot(shared, new ModelVersion(names.get(role), 0))));
+    }
+  }
+
+  /**
+   * Starts a sampler over an initial model, served to all three roles at version 0.
+   *
+   * @param initial the model directory whose decode graph is opened
+   * @param sampling the default sampling settings
+   * @return the builder
+   */
+  public static Builder builder(ModelDirectory initial, SamplingConfig sampling) {
+    return new Builder(initial, sampling);
+  }
+
+  /**
+   * Draws completions with the sampling settings given to the builder.
+   *
+   * @param prompts the prompts, not empty
+   * @param samplesPerPrompt completions per prompt, {@code >= 1}
+   * @param role which served model to sample from
+   * @param seed the request seed
+   * @return prompt-major list of {@code prompts.size() * samplesPerPrompt} generations
+   * @throws IllegalArgumentException when {@code prompts} is empty, {@code samplesPerPrompt < 1},
+   *     or a prompt is empty, longer than the context allows or holds a token outside the
+   *     vocabulary
+   * @throws IllegalStateException when the sampler is closed
+   * @throws dev.jbond.BackendException when ONNX Runtime fails
+   */
+  @Override
+  public List<Generation> sample(
+      List<Prompt> prompts, int samplesPerPrompt, PolicyRole role, long seed) {
+    return sample(prompts, samplesPerPrompt, role, seed, sampling);
+  }
+
+  /**
+   * Draws completions with other sampling settings than the builder's.
+   *
+   * @param prompts the prompts, not empty
+   * @param samplesPerPrompt completions per prompt, {@code >= 1}
+   * @param role which served model to sample from
+   * @param seed the request seed
+   * @param config the sampling settings of this request
+   * @return prompt-major list of {@code prompts.size() * samplesPerPrompt} generations
+   * @throws IllegalArgumentException see {@link #sample(List, int, PolicyRole, long)}
+   * @throws IllegalStateException when the sampler is closed
+   * @throws dev.jbond.BackendException when ONNX Runtime fails
+   */
+  public List<Generation> sample(
+      List<Prompt> prompts,
+      int samplesPerPrompt,
+      PolicyRole role,
+      long seed,
+      SamplingConfig config) {
+    Objects.requireNonNull(role, "role");
+    Slot slot = acquire(role);
+    try {
+      List<SampledSequence> sampled =
+          slot.served.sampler.sample(prompts, samplesPerPrompt, config, seed);
+      List<Generation> out = new ArrayList<>(sampled.size());
+      for (SampledSequence s : sampled) {
+        out.add(s.toGeneration(slot.version));
+      }
+      return out;
+    } finally {
+      slot.release();
+    }
+  }
+
+  /**
+   * Publishes a model directory's weights as {@code version} of {@code role}.
+   *
+   * @param role the role to serve them
+   * @param directory the model directory whose decode graph is opened
+   * @param version the new version, larger than the role's current one
+   * @return the served model version
+   * @throws IllegalArgumentException when {@code version} is not larger than the current one
+   * @throws IllegalStateException when the sampler is closed
+   * @throws ModelLoadException when the decode graph file does not exist
+   * @throws dev.jbond.BackendException when ONNX Runtime rejects the model
+   */
+  public ModelVersion publish(PolicyRole role, ModelDirectory directory, long version)
+      throws ModelLoadException {
+    Objects.requireNonNull(directory, "directory");
+    synchronized (publishLock) {
+      checkVersion(role, version);
+      OrtModelSession session = OrtSessions.open(directory.decodeGraph(), sessionConfig);
+      return swap(role, session, directory.config(), version);
+    }
+  }
+
+  /**
+   * Publishes in-memory weights (for example a learner's) as {@code version} of {@code role}: the
+   * decode graph is built with the weights inline and opened from memory.
+   *
+   * @param role the role to serve them
+   * @param weights the decoder weights
+   * @param version the new version, larger than the role's current one
+   * @return the served model version
+   * @throws IllegalArgumentException when {@code version} is not larger than the current one
+   * @throws IllegalStateException when the sampler is closed
+   * @throws dev.jbond.BackendException when ONNX Runtime rejects the model
+   */
+  public ModelVersion publish(PolicyRole role, DecoderWeights weights, long version) {
+    Objects.requireNonNull(weights, "weights");
+    synchronized (publishLock) {
+      checkVersion(role, version);
+      OrtModelSession session =
+          OrtSessions.open(DecoderBuilder.decodeGraph(weights), sessionConfig);
+      return swap(role, session, weights.config(), version);
+    }
+  }
+
+  /**
+   * Returns the model version a role serves now.
+   *
+   * @param role the role
+   * @return its current model version
+   * @throws IllegalStateException when the sampler is closed
+   */
+  public ModelVersion servedVersion(PolicyRole role) {
+    Objects.requireNonNull(role, "role");
+    return current(role).version;
+  }
+
+  /**
+   * Returns the sampling settings used by {@link #sample(List, int, PolicyRole, long)}.
+   *
+   * @return the settings
+   */
+  public SamplingConfig samplingConfig() {
+    return sampling;
+  }
+
+  /** Returns the session of a role's current model, for tests of the lifecycle. */
+  OrtModelSession session(PolicyRole role) {
+    return current(role).served.session;
+  }
+
+  /** Takes a reference to a role's current model; the caller releases it. */
+  Slot acquire(PolicyRole role) {
+    while (true) {
+      Slot slot = current(role);
+      if (slot.served.retain()) {
+        return slot;
+      }
+      // the slot was swapped and its last user released it since we read it: read again
+    }
+  }
+
+  private Slot current(PolicyRole role) {
+    checkOpen();
+    Slot slot = slots.get(role).get();
+    Checks.checkState(slot != null, "%s is closed", getClass().getSimpleName());
+    return slot;
+  }
+
+  private void checkVersion(PolicyRole role, long version) {
+    Objects.requireNonNull(role, "role");
+    long served = current(role).version.version();
+    Checks.checkArgument(
+        version > served,
+        "Expected a version > %d for role '%s', found %d",
+        served,
+        role.label(),
+        version);
+  }
+
+  /** Serves {@code session} for {@code role}; called under the publish lock. */
+  private ModelVersion swap(
+      PolicyRole role, OrtModelSession session, DecoderConfig config, long version) {
+    Slot next;
+    try {
+      Checks.checkState(!isClosed(), "%s is closed", getClass().getSimpleName());
+      next =
+          new Slot(
+              new Served(session, config, maxBatchRows, 1),
+              new ModelVersion(names.get(role), version));
+    } catch (RuntimeException e) {
+      session.close();
+      throw e;
+    }
+    Slot old = slots.get(role).getAndSet(next);
+    old.served.release();
+    return next.version;
+  }
+
+  @Override
+  protected void release() {
+    synchronized (publishLock) {
+      for (AtomicReference<Slot> slot : slots.values()) {
+        Slot old = slot.getAndSet(null);
+        if (old != null) {
+          old.served.release();
+        }
+      }
+    }
+  }
+
+  /** Returns the sampling settings, the batch limit and the served versions. */
+  @Override
+  public String toString() {
+    Map<PolicyRole, Object> versions = new EnumMap<>(PolicyRole.class);
+    slots.forEach(
+        (role, slot) -> {
+          Slot s = slot.get();
+          versions.put(role, s == null ? "closed" : s.version);
+        });
+    return "DirectSampler " + versions + " maxBatchRows=" + maxBatchRows + " " + sampling;
+  }
+
+  /** A role's served model: the shared session and the version it serves for this role. */
+  static final class Slot {
+    final Served served;
+    final ModelVersion version;
+
+    Slot(Served served, ModelVersion version) {
+      this.served = served;
+      this.version = version;
+    }
+
+    /** Gives back the reference taken by {@link DirectSampler#acquire}. */
+    void release() {
+      served.release();
+    }
+  }
+
+  /**
+   * A decode session and its sampler, reference-counted: one reference per role that serves it and
+   * per running sample; the last release closes the session.
+   */
+  static final class Served {
+    final OrtModelSession session;
+    final KvCacheSampler sampler;
+    private final AtomicInteger references;
+
+    Served(OrtModelSession session, DecoderConfig config, int maxBatchRows, int references) {
+      this.session = session;
+      this.sampler = new KvCacheSampler(session, config, maxBatchRows);
+      this.references = new AtomicInteger(references);
+    }
+
+    /** Takes a reference unless the count already reached 0 (the session is closed or closing). */
+    boolean retain() {
+      while (true) {
+        int count = references.get();
+        if (count == 0) {
+          return false;
+        }
+        if (references.compareAndSet(count, count + 1)) {
+          return true;
+        }
+      }
+    }
+
+    void release() {
+      int count = references.decrementAndGet();
+      Checks.verify(count >= 0, "Expected a reference count >= 0, found %d", count);
+      if (count == 0) {
+        session.close();
+      }
+    }
+  }
+
+  /**
+   * Builds a {@link DirectSampler}. Required: the initial model and the sampling settings
+   * (arguments of {@link DirectSampler#builder}).
+   */
+  public static final class Builder {
+    private final ModelDirectory directory;
+    private final SamplingConfig sampling;
+    private SessionConfig sessionConfig = SessionConfig.defaults();
+    private int maxBatchRows = KvCacheSampler.DEFAULT_MAX_BATCH_ROWS;
+    private final Map<PolicyRole, String> names = new EnumMap<>(PolicyRole.class);
+
+    private Builder(ModelDirectory directory, SamplingConfig sampling) {
+      this.directory = Objects.requireNonNull(directory, "directory");
+      this.sampling = Objects.requireNonNull(sampling, "sampling");
+      for (PolicyRole role : PolicyRole.values()) {
+        names.put(role, "jbond-" + role.label());
+      }
+    }
+
+    /**
+     * Sets how sessions are opened. Default {@link SessionConfig#defaults()}.
+     *
+     * @param config the session settings
+     * @return this builder
+     */
+    public Builder optSessionConfig(SessionConfig config) {
+      this.sessionConfig = Objects.requireNonNull(config, "config");
+      return this;
+    }
+
+    /**
+     * Sets the largest number of rows decoded together. Default {@value
+     * KvCacheSampler#DEFAULT_MAX_BATCH_ROWS}.
+     *
+     * @param rows the batch limit, {@code >= 1}
+     * @return this builder
+     */
+    public Builder optMaxBatchRows(int rows) {
+      this.maxBatchRows = rows;
+      return this;
+    }
+
+    /**
+     * Sets the model name recorded for a role. Default {@code "jbond-" + role.label()}, e.g. {@code
+     * jbond-policy}.
+     *
+     * @param role the role
+     * @param name the model name, non-empty
+     * @return this builder
+     */
+    public Builder optModelName(PolicyRole role, String name) {
+      Objects.requireNonNull(role, "role");
+      Objects.requireNonNull(name, "name");
+      Checks.checkArgument(!name.isEmpty(), "Expected a non-empty model name for role '%s'", role);
+      names.put(role, name);
+      return this;
+    }
+
+    /**
+     * Opens the initial model and returns the sampler; the caller closes it.
+     *
+     * @return the sampler
+     * @throws IllegalArgumentException when {@code maxBatchRows < 1} or the sampling settings'
+     *     special tokens lie outside the model's vocabulary
+     * @throws ModelLoadException when the decode graph file does not exist
+     * @throws dev.jbond.BackendException when ONNX Runtime rejects the model
+     */
+    public DirectSampler build() throws ModelLoadException {
+      Checks.checkAtLeast(maxBatchRows, 1, "maxBatchRows");
+      sampling.checkVocabulary(directory.config().vocabSize());
+      OrtModelSession session = OrtSessions.open(directory.decodeGraph(), sessionConfig);
+      try {
+        return new DirectSampler(this, session);
+      } catch (RuntimeException e) {
+        session.close();
+        throw e;
+      }
+    }
+  }
+}

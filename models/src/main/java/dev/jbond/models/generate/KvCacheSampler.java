@@ -1,0 +1,280 @@
+package dev.jbond.models.generate;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxTensorLike;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.jbond.Prompt;
+import dev.jbond.VerificationException;
+import dev.jbond.internal.Checks;
+import dev.jbond.models.decoder.DecoderBuilder;
+import dev.jbond.models.decoder.DecoderConfig;
+import dev.jbond.onnx.ort.OrtEnvironments;
+import dev.jbond.onnx.ort.OrtModelSession;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Samples from a decoder's KV-cache decode graph ({@link DecoderBuilder#decodeGraph}): one call
+ * over the whole batch of prompts, then one call per generated token that feeds only the new token
+ * and reuses the cached keys and values.
+ *
+ * <p>Per batch of {@code B} rows with longest prompt {@code P}:
+ *
+ * <ol>
+ *   <li>Prefill: the prompts, left-padded to {@code P} (pad token, attention mask 0, position 0 on
+ *       padding; each row's positions count from 0 at its first real token), with an empty past
+ *       ({@code [B, H, 0, d/H]}). Row {@code b}'s next-token logits are those of slot {@code P-1}.
+ *   <li>Step: {@code input_ids [B, 1]} (the last sampled token; the pad token with mask 0 for rows
+ *       that have stopped), the mask grown by one column, {@code position_ids [B, 1]}, and as past
+ *       the previous call's {@code present.*}.
+ * </ol>
+ *
+ * The batch ends when every row has stopped; stopped rows stay in the batch (no compaction).
+ *
+ * <p>Tensor handling, given that ONNX Runtime's Java API has no IOBinding: the {@code present.*}
+ * outputs stay native {@link OnnxTensor}s that are fed back as the next call's inputs without
+ * copying them into Java; ONNX Runtime's {@code Concat} in the graph writes a new cache of length
+ * {@code past + 1} each step (the graph's own cost). The logits are written by ONNX Runtime into a
+ * pinned direct buffer that Java reads in place. Token ids, mask and positions go in through direct
+ * buffers reused across steps. The only per-step copies outside the graph are therefore those small
+ * inputs and {@code V} floats per row into the token sampler.
+ *
+ * <p>Ownership: the session belongs to the caller, who closes it after the sampler's last use.
+ * Thread-safe: concurrent calls each use their own buffers.
+ */
+public final class KvCacheSampler implements SequenceSampler {
+  /** The default largest number of rows decoded together. */
+  public static final int DEFAULT_MAX_BATCH_ROWS = 64;
+
+  private final OrtModelSession session;
+  private final DecoderConfig config;
+  private final int maxBatchRows;
+  private final Set<String> presentNames;
+
+  /**
+   * Creates a sampler with at most {@value #DEFAULT_MAX_BATCH_ROWS} rows per batch.
+   *
+   * @param decodeSession a session over the decoder's decode graph; not closed by the sampler
+   * @param config the decoder's configuration
+   * @throws IllegalArgumentException when the session's inputs, outputs or vocabulary do not match
+   *     the decode graph of {@code config}
+   * @throws IllegalStateException when the session is closed
+   */
+  public KvCacheSampler(OrtModelSession decodeSession, DecoderConfig config) {
+    this(decodeSession, config, DEFAULT_MAX_BATCH_ROWS);
+  }
+
+  /**
+   * Creates a sampler.
+   *
+   * @param decodeSession a session over the decoder's decode graph; not closed by the sampler
+   * @param config the decoder's configuration
+   * @param maxBatchRows the largest number of rows decoded together, {@code >= 1}
+   * @throws IllegalArgumentException when {@code maxBatchRows < 1}, or the session's inputs,
+   *     outputs or vocabulary do not match the decode graph of {@code config}
+   * @throws IllegalStateException when the session is closed
+   */
+  public KvCacheSampler(OrtModelSession decodeSession, DecoderConfig config, int maxBatchRows) {
+    this.session = Objects.requireNonNull(decodeSession, "decodeSession");
+    this.config = Objects.requireNonNull(config, "config");
+    this.maxBatchRows = Checks.checkAtLeast(maxBatchRows, 1, "maxBatchRows");
+    List<String> inputs =
+        OrtCalls.withCache(
+            List.of(
+                DecoderBuilder.INPUT_IDS,
+                DecoderBuilder.ATTENTION_MASK,
+                DecoderBuilder.POSITION_IDS),
+            config.layers(),
+            true);
+    List<String> outputs =
+        OrtCalls.withCache(List.of(DecoderBuilder.LOGITS), config.layers(), false);
+    OrtCalls.checkSession(session, "decode graph", inputs, outputs, config.vocabSize());
+    this.presentNames = new LinkedHashSet<>(outputs.subList(1, outputs.size()));
+  }
+
+  @Override
+  public List<SampledSequence> sample(
+      List<Prompt> prompts, int samplesPerPrompt, SamplingConfig config, long seed) {
+    return DecodeLoop.run(
+        prompts,
+        samplesPerPrompt,
+        config,
+        seed,
+        this.config,
+        maxBatchRows,
+        session.modelName(),
+        CacheEngine::new);
+  }
+
+  @Override
+  public DecoderConfig decoderConfig() {
+    return config;
+  }
+
+  /** Returns the model name and the batch limit. */
+  @Override
+  public String toString() {
+    return "KvCacheSampler '" + session.modelName() + "' maxBatchRows=" + maxBatchRows;
+  }
+
+  /** Drives the decode graph for one batch. */
+  private final class CacheEngine implements DecodeLoop.Engine {
+    private final OrtEnvironment environment = OrtEnvironments.shared();
+    private final OrtSession raw = session.unwrap();
+    private final int rows;
+    private final int longest;
+    private final int vocab = config.vocabSize();
+    private final long padToken;
+    private final long[][] mask;
+    private final int[] nextPosition;
+    private final LongBuffer ids;
+    private final LongBuffer positions;
+    private final LongBuffer maskBuffer;
+    private final FloatBuffer logits;
+    private OrtSession.Result cache;
+    private int total;
+    private int step;
+
+    CacheEngine(int rows, int longest, SamplingConfig sampling) {
+      this.rows = rows;
+      this.longest = longest;
+      this.padToken = sampling.padTokenId();
+      int slots = longest + sampling.maxNewTokens();
+      this.mask = new long[rows][slots];
+      this.nextPosition = new int[rows];
+      this.ids = OrtCalls.longs((long) rows * longest, "the input ids");
+      this.positions = OrtCalls.longs((long) rows * longest, "the position ids");
+      this.maskBuffer = OrtCalls.longs((long) rows * slots, "the attention mask");
+      this.logits = OrtCalls.floats((long) rows * longest * vocab, "the prompt logits");
+    }
+
+    @Override
+    public void prefill(int[][] prompts) {
+      for (int b = 0; b < rows; b++) {
+        int pad = longest - prompts[b].length;
+        for (int s = 0; s < longest; s++) {
+          boolean real = s >= pad;
+          ids.put(b * longest + s, real ? prompts[b][s - pad] : padToken);
+          positions.put(b * longest + s, real ? s - pad : 0);
+          mask[b][s] = real ? 1 : 0;
+        }
+        nextPosition[b] = prompts[b].length;
+      }
+      total = longest;
+      List<OnnxTensor> created = new ArrayList<>();
+      try {
+        Map<String, OnnxTensorLike> feed = inputs(created, longest);
+        OnnxTensor empty =
+            OrtCalls.emptyFloats(environment, rows, config.heads(), 0, config.headWidth());
+        created.add(empty);
+        for (int i = 0; i < config.layers(); i++) {
+          feed.put(DecoderBuilder.pastKey(i), empty);
+          feed.put(DecoderBuilder.pastValue(i), empty);
+        }
+        cache = run(feed, created, longest);
+      } catch (OrtException e) {
+        throw OrtCalls.wrap(
+            e, "prefill " + rows + " prompts on model '" + session.modelName() + "'");
+      } finally {
+        OrtCalls.closeAll(created);
+      }
+    }
+
+    @Override
+    public void advance(int[] tokens, boolean[] active) {
+      for (int b = 0; b < rows; b++) {
+        ids.put(b, active[b] ? tokens[b] : padToken);
+        positions.put(b, active[b] ? nextPosition[b]++ : 0);
+        mask[b][total] = active[b] ? 1 : 0;
+      }
+      total++;
+      step++;
+      List<OnnxTensor> created = new ArrayList<>();
+      try {
+        Map<String, OnnxTensorLike> feed = inputs(created, 1);
+        for (int i = 0; i < config.layers(); i++) {
+          feed.put(DecoderBuilder.pastKey(i), present(DecoderBuilder.presentKey(i)));
+          feed.put(DecoderBuilder.pastValue(i), present(DecoderBuilder.presentValue(i)));
+        }
+        OrtSession.Result next = run(feed, created, 1);
+        cache.close();
+        cache = next;
+      } catch (OrtException e) {
+        throw OrtCalls.wrap(
+            e, "run decode step " + step + " of model '" + session.modelName() + "'");
+      } finally {
+        OrtCalls.closeAll(created);
+      }
+    }
+
+    /** The ids, mask and position tensors of a call that feeds {@code fresh} slots per row. */
+    private Map<String, OnnxTensorLike> inputs(List<OnnxTensor> created, int fresh)
+        throws OrtException {
+      for (int b = 0; b < rows; b++) {
+        maskBuffer.put(b * total, mask[b], 0, total);
+      }
+      Map<String, OnnxTensorLike> feed = new HashMap<>();
+      feed.put(
+          DecoderBuilder.INPUT_IDS, track(created, OrtCalls.view(environment, ids, rows, fresh)));
+      feed.put(
+          DecoderBuilder.POSITION_IDS,
+          track(created, OrtCalls.view(environment, positions, rows, fresh)));
+      feed.put(
+          DecoderBuilder.ATTENTION_MASK,
+          track(created, OrtCalls.view(environment, maskBuffer, rows, total)));
+      return feed;
+    }
+
+    private OrtSession.Result run(
+        Map<String, OnnxTensorLike> feed, List<OnnxTensor> created, int fresh) throws OrtException {
+      OnnxTensor pinned = track(created, OrtCalls.view(environment, logits, rows, fresh, vocab));
+      return raw.run(feed, presentNames, Map.of(DecoderBuilder.LOGITS, pinned));
+    }
+
+    private OnnxTensor present(String name) {
+      return (OnnxTensor)
+          cache
+              .get(name)
+              .orElseThrow(
+                  () ->
+                      new VerificationException(
+                          "Expected output '"
+                              + name
+                              + "' from model '"
+                              + session.modelName()
+                              + "', found none"));
+    }
+
+    @Override
+    public FloatBuffer logits() {
+      return logits;
+    }
+
+    @Override
+    public int offset(int row) {
+      return step == 0 ? (row * longest + longest - 1) * vocab : row * vocab;
+    }
+
+    @Override
+    public void close() {
+      if (cache != null) {
+        cache.close();
+        cache = null;
+      }
+    }
+  }
+
+  private static OnnxTensor track(List<OnnxTensor> created, OnnxTensor tensor) {
+    created.add(tensor);
+    return tensor;
+  }
+}
