@@ -9,6 +9,7 @@ import ai.onnxruntime.TensorInfo;
 import dev.jbond.BackendException;
 import dev.jbond.internal.Checks;
 import dev.jbond.models.decoder.DecoderBuilder;
+import dev.jbond.onnx.ort.OrtFailures;
 import dev.jbond.onnx.ort.OrtModelSession;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -23,24 +24,14 @@ import java.util.Map;
 /**
  * ONNX Runtime plumbing of the samplers: direct buffers that ONNX Runtime reads and writes in
  * place, tensor views over them, session checks, and the wrapping of {@code OrtException} in {@link
- * BackendException} (as {@code dev.jbond.onnx.ort} does; its helper is not public).
+ * BackendException} (through {@link OrtFailures}).
  */
 final class OrtCalls {
   private OrtCalls() {}
 
   /** Returns {@code e} as a one-line {@link BackendException}, the cause chained. */
   static BackendException wrap(OrtException e, String attempted) {
-    String message = e.getMessage() == null ? "" : e.getMessage().strip();
-    message = message.replaceFirst("^Error code - \\S+ - message: ", "");
-    int newline = message.indexOf('\n');
-    if (newline >= 0) {
-      message = message.substring(0, newline).strip();
-    }
-    BackendException.Code code =
-        e.getCode() == OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT
-            ? BackendException.Code.INVALID_ARGUMENT
-            : BackendException.Code.INTERNAL;
-    return new BackendException(code, "Failed to " + attempted + " on ONNX Runtime: " + message, e);
+    return OrtFailures.wrap(e, attempted);
   }
 
   /** A direct, native-order buffer of {@code count} longs. */
