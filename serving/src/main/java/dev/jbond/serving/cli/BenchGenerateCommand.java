@@ -26,7 +26,6 @@ import java.util.Map;
 import java.util.OptionalInt;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -195,15 +194,7 @@ public final class BenchGenerateCommand implements Callable<Integer> {
             Integer.toString(CONTEXT),
             "--runs",
             Integer.toString(runs));
-    Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-    String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-    if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) {
-      throw new IllegalStateException(
-          "Expected the PyTorch generation benchmark to succeed, found exit code "
-              + (p.isAlive() ? "none (timed out)" : p.exitValue())
-              + " (needs Debian's python3-torch; or use --no-torch)");
-    }
-    Map<String, Object> r = Json.parseObject(stdout.substring(stdout.lastIndexOf('\n') + 1));
+    Map<String, Object> r = PythonBenchmark.run(cmd, "the PyTorch generation benchmark");
     return ((Number) r.get("tokens_per_second")).doubleValue();
   }
 }

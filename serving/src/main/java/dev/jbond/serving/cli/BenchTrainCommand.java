@@ -25,7 +25,6 @@ import java.util.Map;
 import java.util.OptionalInt;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -175,17 +174,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
             Integer.toString(heads),
             "--layers",
             Integer.toString(layers));
-    System.err.println("bond bench train: PyTorch side: " + String.join(" ", cmd));
-    Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-    String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-    if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) {
-      throw new IllegalStateException(
-          "Expected the PyTorch benchmark to succeed, found exit code "
-              + (p.isAlive() ? "none (timed out)" : p.exitValue())
-              + " (needs Debian's python3-torch: apt-get install python3-torch; or use --no-torch)");
-    }
-    String last = stdout.substring(stdout.lastIndexOf('\n') + 1);
-    return Json.parseObject(last);
+    return PythonBenchmark.run(cmd, "the PyTorch training benchmark");
   }
 
   private Map<String, Object> runJbond(Path model) throws IOException {
