@@ -44,6 +44,7 @@ import java.util.stream.Stream;
  *     prompts.jsonl         every prompt of the grammar ({@link SyntheticCorpus#prompts()}):
  *                           {"id": "p0000", "prompt": [ids], "text": "The soup was"}
  *     provenance.json       settings, SFT summary, library version and SHA-256 of every file
+ *                           written (a README.md beside them is not hashed)
  *     reward/config.pbtxt   backend "onnxruntime", max_batch_size, dynamic batching
  *     reward/1/model.onnx   {@link SentimentRewardGraph} (input_ids, attention_mask -&gt; score [B, 1])
  *     policy/config.pbtxt   backend "jbond-generate" (a generation backend serves it)
@@ -379,6 +380,7 @@ public final class DemoAssets {
     try (Stream<Path> walk = Files.walk(out)) {
       walk.filter(Files::isRegularFile)
           .filter(f -> !f.getFileName().toString().equals(PROVENANCE_FILE))
+          .filter(f -> !f.getFileName().toString().equals("README.md"))
           .sorted()
           .forEach(files::add);
     }
