@@ -2,6 +2,9 @@ package dev.jbond.models.decoder;
 
 import dev.jbond.internal.Checks;
 import dev.jbond.internal.Json;
+import dev.jbond.models.tokenizer.ByteTokenizer;
+import dev.jbond.models.tokenizer.HuggingFaceTokenizer;
+import dev.jbond.models.tokenizer.Tokenizer;
 import dev.jbond.onnx.ModelLoadException;
 import dev.jbond.onnx.graph.Graph;
 import dev.jbond.onnx.graph.ModelFiles;
@@ -24,6 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
@@ -38,6 +42,7 @@ import java.util.OptionalInt;
  *     model.onnx     the full-sequence graph ({@link DecoderBuilder#fullGraph})
  *     decode.onnx    the decode graph with the key/value cache ({@link DecoderBuilder#decodeGraph})
  *     weights.bin    every parameter, once, read by both graphs as ONNX external data
+ *     tokenizer.json optional: a Hugging Face tokenizer file ({@link #tokenizer()})
  * </pre>
  *
  * {@code weights.bin} holds the parameters' raw little-endian float32 bytes in canonical order
@@ -81,6 +86,9 @@ public record ModelDirectory(
 
   /** The shared weights file. */
   public static final String WEIGHTS_FILE = "weights.bin";
+
+  /** The optional Hugging Face tokenizer file. */
+  public static final String TOKENIZER_FILE = "tokenizer.json";
 
   /** The value of {@code format} in {@code config.json}. */
   public static final String FORMAT = "jbond-decoder";
@@ -238,6 +246,27 @@ public record ModelDirectory(
    */
   public Path weightsFile() {
     return root.resolve(WEIGHTS_FILE);
+  }
+
+  /**
+   * Returns the tokenizer of this model: the Hugging Face tokenizer in {@value #TOKENIZER_FILE}
+   * when the directory has one, else the {@link ByteTokenizer} when the vocabulary has its size
+   * ({@value ByteTokenizer#VOCABULARY_SIZE}), else none (token ids only).
+   *
+   * @return the tokenizer, when one is known
+   * @throws dev.jbond.models.tokenizer.TokenizerFormatException when {@code tokenizer.json} does
+   *     not parse
+   * @throws IOException when {@code tokenizer.json} cannot be read
+   */
+  public Optional<Tokenizer> tokenizer() throws IOException {
+    Path file = root.resolve(TOKENIZER_FILE);
+    if (Files.exists(file)) {
+      return Optional.of(HuggingFaceTokenizer.load(file));
+    }
+    if (config.vocabSize() == ByteTokenizer.VOCABULARY_SIZE) {
+      return Optional.of(new ByteTokenizer());
+    }
+    return Optional.empty();
   }
 
   /**

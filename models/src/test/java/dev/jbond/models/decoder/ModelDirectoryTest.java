@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jbond.internal.Json;
+import dev.jbond.models.tokenizer.ByteTokenizer;
+import dev.jbond.models.tokenizer.TokenizerFormatException;
 import dev.jbond.onnx.ModelLoadException;
 import dev.jbond.onnx.graph.ModelFiles;
 import dev.jbond.onnx.graph.Tensor;
@@ -21,6 +23,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -44,6 +47,31 @@ class ModelDirectoryTest {
     assertEquals(OptionalInt.of(36), read.eosTokenId());
     assertEquals(OptionalInt.of(0), read.padTokenId());
     assertEquals(weights, read.readWeights());
+  }
+
+  @Test
+  void tokenizer_byVocabularyAndTokenizerFile_findsTheTokenizer() throws IOException {
+    assertEquals(
+        Optional.empty(),
+        new ModelDirectory(dir, CONFIG, OptionalInt.empty(), OptionalInt.empty()).tokenizer());
+    DecoderConfig bytes =
+        DecoderConfig.builder()
+            .setVocabSize(ByteTokenizer.VOCABULARY_SIZE)
+            .setContextLength(8)
+            .setLayers(1)
+            .setWidth(8)
+            .setHeads(2)
+            .setSeed(1)
+            .build();
+    ModelDirectory byteModel =
+        new ModelDirectory(dir, bytes, OptionalInt.empty(), OptionalInt.empty());
+    assertEquals(Optional.of(new ByteTokenizer()), byteModel.tokenizer());
+
+    Files.writeString(dir.resolve(ModelDirectory.TOKENIZER_FILE), "{not json");
+    TokenizerFormatException e = assertThrows(TokenizerFormatException.class, byteModel::tokenizer);
+    assertTrue(
+        e.getMessage().contains(dir.resolve(ModelDirectory.TOKENIZER_FILE).toString()),
+        e.getMessage());
   }
 
   @Test

@@ -15,6 +15,8 @@ import picocli.CommandLine.Command;
     description = "J-BOND (Best-of-N distillation) on the JVM.",
     subcommands = {
       DemoCommand.class,
+      AssetsCommand.class,
+      SampleCommand.class,
       SftCommand.class,
       ServeCommand.class,
       BenchCommand.class,

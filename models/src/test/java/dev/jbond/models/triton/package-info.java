@@ -1,0 +1,2 @@
+/** Tests of the Triton model repository writer. */
+package dev.jbond.models.triton;

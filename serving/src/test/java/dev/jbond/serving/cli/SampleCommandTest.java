@@ -1,0 +1,146 @@
+package dev.jbond.serving.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jbond.internal.Json;
+import dev.jbond.models.decoder.DecoderConfig;
+import dev.jbond.models.decoder.DecoderWeights;
+import dev.jbond.models.decoder.ModelDirectory;
+import dev.jbond.models.demo.CorpusFiles;
+import dev.jbond.models.demo.DemoAssets;
+import dev.jbond.models.tokenizer.ByteTokenizer;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code bond sample}: Best-of-N inference from a model directory, as JSON lines. */
+class SampleCommandTest {
+  @TempDir static Path dir;
+
+  @BeforeAll
+  static void setUp() throws Exception {
+    DecoderConfig config =
+        DecoderConfig.builder()
+            .setVocabSize(ByteTokenizer.VOCABULARY_SIZE)
+            .setContextLength(64)
+            .setLayers(1)
+            .setWidth(16)
+            .setHeads(2)
+            .setSeed(5)
+            .build();
+    ModelDirectory.write(
+        dir.resolve("policy"),
+        DecoderWeights.initialize(config),
+        OptionalInt.of(ByteTokenizer.EOS_ID),
+        OptionalInt.of(ByteTokenizer.PAD_ID));
+    DemoAssets.writeReward(dir.resolve("repo"), 0);
+    CorpusFiles.writePrompts(
+        dir.resolve("prompts.jsonl"),
+        List.of("The soup was", "I think this phone"),
+        new ByteTokenizer());
+  }
+
+  private static String[] run(String... args) {
+    CommandLine cl = BondCommand.newCommandLine();
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    cl.setOut(new PrintWriter(out));
+    cl.setErr(new PrintWriter(err));
+    int code = cl.execute(args);
+    return new String[] {Integer.toString(code), out.toString(), err.toString()};
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void sample_withRewardAndBestOf_writesCandidatesRewardsAndTheBest() throws Exception {
+    Path out = dir.resolve("out.jsonl");
+    String[] result =
+        run(
+            "sample",
+            "--policy",
+            dir.resolve("policy").toString(),
+            "--prompts",
+            dir.resolve("prompts.jsonl").toString(),
+            "-n",
+            "3",
+            "--reward",
+            dir.resolve("repo").resolve("reward").toString(),
+            "--best-of",
+            "--seed",
+            "7",
+            "--max-new-tokens",
+            "8",
+            "--out",
+            out.toString());
+
+    assertEquals("0", result[0], result[2]);
+    List<String> lines = Files.readAllLines(out);
+    assertEquals(2, lines.size());
+    Map<String, Object> first = Json.parseObject(lines.get(0));
+    assertEquals("p0000", first.get("id"));
+    assertEquals("The soup was", first.get("text"));
+    List<Object> candidates = (List<Object>) first.get("candidates");
+    assertEquals(3, candidates.size());
+    int best = ((Number) first.get("best")).intValue();
+    double max = Double.NEGATIVE_INFINITY;
+    int argmax = -1;
+    for (int j = 0; j < 3; j++) {
+      Map<String, Object> c = (Map<String, Object>) candidates.get(j);
+      assertTrue(c.containsKey("tokens") && c.containsKey("text"), c.toString());
+      assertTrue(((Number) c.get("logprob")).doubleValue() < 0, c.toString());
+      double r = ((Number) c.get("reward")).doubleValue();
+      if (r > max) {
+        max = r;
+        argmax = j;
+      }
+    }
+    assertEquals(argmax, best);
+
+    Path again = dir.resolve("again.jsonl");
+    run(
+        "sample",
+        "--policy",
+        dir.resolve("policy").toString(),
+        "--prompts",
+        dir.resolve("prompts.jsonl").toString(),
+        "-n",
+        "3",
+        "--reward",
+        dir.resolve("repo").resolve("reward").toString(),
+        "--best-of",
+        "--seed",
+        "7",
+        "--max-new-tokens",
+        "8",
+        "--out",
+        again.toString());
+    assertEquals(lines, Files.readAllLines(again));
+  }
+
+  @Test
+  void sample_bestOfWithoutReward_printsOneLineAndExits2() {
+    String[] result =
+        run(
+            "sample",
+            "--policy",
+            dir.resolve("policy").toString(),
+            "--prompts",
+            dir.resolve("prompts.jsonl").toString(),
+            "--best-of",
+            "--out",
+            dir.resolve("x.jsonl").toString());
+
+    assertEquals("2", result[0]);
+    assertEquals(
+        "bond: Expected --reward with --best-of, found no reward model", result[2].strip());
+  }
+}
