@@ -55,11 +55,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * TensorRT-LLM does in decoupled non-streaming mode.
  *
  * <p><b>Step-level batching.</b> Rows of concurrent requests are queued; each of {@link
- * Settings#batchThreads()} threads takes the first waiting row, collects more for up to {@link
- * Settings#batchWindow()} (at most {@link Settings#maxBatchRows()}), and decodes rows with equal
- * sampling settings together in one {@link KvCacheSampler#sampleSeeded} batch. Seeds are per row,
- * so each row's tokens equal those of decoding it alone (up to floating-point rounding of a
- * different batch shape). Rows of cancelled requests are dropped before decoding.
+ * Settings#batchThreads()} threads takes the first waiting row and collects more until none arrives
+ * for {@link Settings#batchWindow()} (at most 20 windows in all, at most {@link
+ * Settings#maxBatchRows()} rows; so a burst of requests sent together decodes together), and
+ * decodes rows with equal sampling settings together in one {@link KvCacheSampler#sampleSeeded}
+ * batch. Seeds are per row, so each row's tokens equal those of decoding it alone (up to
+ * floating-point rounding of a different batch shape). Rows of cancelled requests are dropped
+ * before decoding.
  *
  * <p>Lifecycle: {@link #factory} gives the {@link GenerationModelFactory} for {@link
  * EmbeddedTritonServer.Builder#optGenerationModelFactory}; each loaded version owns one ONNX
@@ -153,6 +155,9 @@ public final class TrtLlmGenerationModel implements GenerationModel {
     }
   }
 
+  /** The longest a batching thread keeps collecting a burst, in batch windows. */
+  private static final int MAX_WINDOWS = 20;
+
   private final String name;
   private final ModelDirectory directory;
   private final OrtModelSession session;
@@ -228,8 +233,13 @@ public final class TrtLlmGenerationModel implements GenerationModel {
     }
   }
 
-  /** Returns how many batches this model has decoded, for tests of the batching. */
-  int batchCount() {
+  /**
+   * Returns how many batches this model has decoded so far (a metric of step-level batching:
+   * requests per batch = requests / batches).
+   *
+   * @return the batch count
+   */
+  public int batchCount() {
     return batches.get();
   }
 
@@ -476,9 +486,9 @@ public final class TrtLlmGenerationModel implements GenerationModel {
       List<Row> rows = new ArrayList<>();
       try {
         rows.add(queue.take());
-        long end = System.nanoTime() + window;
+        long cap = System.nanoTime() + MAX_WINDOWS * window;
         while (rows.size() < settings.maxBatchRows()) {
-          long left = end - System.nanoTime();
+          long left = Math.min(window, cap - System.nanoTime());
           Row next = left > 0 ? queue.poll(left, TimeUnit.NANOSECONDS) : queue.poll();
           if (next == null) {
             break;
