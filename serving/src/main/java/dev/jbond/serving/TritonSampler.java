@@ -19,6 +19,7 @@ import dev.jbond.serving.triton.proto.ModelInferRequest;
 import dev.jbond.serving.triton.proto.ModelInferResponse;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -60,6 +61,7 @@ public final class TritonSampler implements dev.jbond.spi.PolicySampler {
   private final Map<PolicyRole, String> models;
   private final boolean decoupled;
   private final boolean returnLogProbs;
+  private final boolean batchSamples;
   private final Duration deadline;
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -70,6 +72,7 @@ public final class TritonSampler implements dev.jbond.spi.PolicySampler {
     this.models = new EnumMap<>(builder.models);
     this.decoupled = builder.decoupled;
     this.returnLogProbs = builder.returnLogProbs;
+    this.batchSamples = builder.batchSamples;
     this.deadline = builder.deadline;
   }
 
@@ -128,10 +131,15 @@ public final class TritonSampler implements dev.jbond.spi.PolicySampler {
     TritonCallOptions call =
         (options.deadline().isPresent() ? options : options.withDeadline(deadline))
             .withIdempotent(true);
+    if (decoupled && batchSamples) {
+      return sampleBatched(prompts, samplesPerPrompt, model, seed, call);
+    }
     List<ModelInferRequest> requests = new ArrayList<>();
     for (Prompt prompt : prompts) {
       for (int j = 0; j < samplesPerPrompt; j++) {
-        requests.add(request(model, prompt, j, SequenceSeeds.seed(seed, prompt.id(), j)));
+        requests.add(
+            request(
+                model, prompt, prompt.id() + "/" + j, SequenceSeeds.seed(seed, prompt.id(), j)));
       }
     }
     List<CompletableFuture<List<ModelInferResponse>>> futures = new ArrayList<>();
@@ -147,6 +155,68 @@ public final class TritonSampler implements dev.jbond.spi.PolicySampler {
       for (int r = 0; r < requests.size(); r++) {
         Prompt prompt = prompts.get(r / samplesPerPrompt);
         out.add(generation(model, prompt, await(futures.get(r), model)));
+      }
+    } catch (RuntimeException e) {
+      futures.forEach(f -> f.cancel(false));
+      throw e;
+    }
+    return out;
+  }
+
+  /** One request per prompt with one row per sample; responses mapped back by batch_index. */
+  private List<Generation> sampleBatched(
+      List<Prompt> prompts, int samplesPerPrompt, String model, long seed, TritonCallOptions call) {
+    List<ModelInferRequest> requests = new ArrayList<>();
+    for (int i = 0; i < prompts.size(); i++) {
+      Prompt prompt = prompts.get(i);
+      long[] seeds = new long[samplesPerPrompt];
+      for (int j = 0; j < samplesPerPrompt; j++) {
+        seeds[j] = SequenceSeeds.seed(seed, prompt.id(), j);
+      }
+      requests.add(request(model, prompt, i + "/" + prompt.id(), seeds));
+    }
+    List<CompletableFuture<List<ModelInferResponse>>> futures = client.streamInfer(requests, call);
+    List<Generation> out = new ArrayList<>(prompts.size() * samplesPerPrompt);
+    try {
+      for (int i = 0; i < prompts.size(); i++) {
+        Prompt prompt = prompts.get(i);
+        Generation[] rows = new Generation[samplesPerPrompt];
+        for (ModelInferResponse response : await(futures.get(i), model)) {
+          if (response.getOutputsCount() == 0) {
+            continue;
+          }
+          TritonTensor index = TritonTensors.outputs(response).get(profile.name(Slot.BATCH_INDEX));
+          int row = index == null ? 0 : (int) index.toLongs()[0];
+          if (row < 0 || row >= samplesPerPrompt || rows[row] != null) {
+            throw new BackendException(
+                BackendException.Code.INTERNAL,
+                "Expected distinct batch_index values in [0, "
+                    + samplesPerPrompt
+                    + ") from model '"
+                    + model
+                    + "' for prompt '"
+                    + prompt.id()
+                    + "', found "
+                    + row,
+                null);
+          }
+          rows[row] = generation(model, prompt, List.of(response));
+        }
+        for (int j = 0; j < samplesPerPrompt; j++) {
+          if (rows[j] == null) {
+            throw new BackendException(
+                BackendException.Code.INTERNAL,
+                "Expected a response for row "
+                    + j
+                    + " of prompt '"
+                    + prompt.id()
+                    + "' from model '"
+                    + model
+                    + "', found none",
+                null);
+          }
+          out.add(rows[j]);
+        }
       }
     } catch (RuntimeException e) {
       futures.forEach(f -> f.cancel(false));
@@ -182,26 +252,37 @@ public final class TritonSampler implements dev.jbond.spi.PolicySampler {
     }
   }
 
-  private ModelInferRequest request(String model, Prompt prompt, int sample, long sequenceSeed) {
+  /** One request whose {@code seeds.length} rows all hold {@code prompt}. */
+  private ModelInferRequest request(String model, Prompt prompt, String id, long... seeds) {
     int[] ids = prompt.tokens().toArray();
-    long[] row = {1, 1};
+    int rows = seeds.length;
+    long[] column = {rows, 1};
+    int[] allIds = new int[rows * ids.length];
+    for (int b = 0; b < rows; b++) {
+      System.arraycopy(ids, 0, allIds, b * ids.length, ids.length);
+    }
+    boolean[] flags = new boolean[rows];
+    Arrays.fill(flags, returnLogProbs);
     List<TritonTensor> inputs = new ArrayList<>();
-    inputs.add(tokens(Slot.INPUT_IDS, new long[] {1, ids.length}, ids));
-    inputs.add(tokens(Slot.INPUT_LENGTHS, row, ids.length));
-    inputs.add(tokens(Slot.REQUEST_OUTPUT_LEN, row, sampling.maxNewTokens()));
-    inputs.add(tokens(Slot.END_ID, row, endId()));
-    inputs.add(tokens(Slot.PAD_ID, row, sampling.padTokenId()));
+    inputs.add(tokens(Slot.INPUT_IDS, new long[] {rows, ids.length}, allIds));
+    inputs.add(tokens(Slot.INPUT_LENGTHS, column, repeat(rows, ids.length)));
+    inputs.add(tokens(Slot.REQUEST_OUTPUT_LEN, column, repeat(rows, sampling.maxNewTokens())));
+    inputs.add(tokens(Slot.END_ID, column, repeat(rows, endId())));
+    inputs.add(tokens(Slot.PAD_ID, column, repeat(rows, sampling.padTokenId())));
     inputs.add(
-        TritonTensor.ofFp32(profile.name(Slot.TEMPERATURE), row, (float) sampling.temperature()));
-    inputs.add(tokens(Slot.RUNTIME_TOP_K, row, sampling.topK()));
-    inputs.add(TritonTensor.ofFp32(profile.name(Slot.RUNTIME_TOP_P), row, (float) sampling.topP()));
+        TritonTensor.ofFp32(
+            profile.name(Slot.TEMPERATURE), column, repeat(rows, (float) sampling.temperature())));
+    inputs.add(tokens(Slot.RUNTIME_TOP_K, column, repeat(rows, sampling.topK())));
+    inputs.add(
+        TritonTensor.ofFp32(
+            profile.name(Slot.RUNTIME_TOP_P), column, repeat(rows, (float) sampling.topP())));
     inputs.add(
         profile.seedDatatype() == TritonDatatype.UINT64
-            ? TritonTensor.ofUint64(profile.name(Slot.SEED), row, sequenceSeed)
-            : TritonTensor.ofInt64(profile.name(Slot.SEED), row, sequenceSeed));
-    inputs.add(TritonTensor.ofBools(profile.name(Slot.RETURN_LOG_PROBS), row, returnLogProbs));
+            ? TritonTensor.ofUint64(profile.name(Slot.SEED), column, seeds)
+            : TritonTensor.ofInt64(profile.name(Slot.SEED), column, seeds));
+    inputs.add(TritonTensor.ofBools(profile.name(Slot.RETURN_LOG_PROBS), column, flags));
     ModelInferRequest.Builder request =
-        ModelInferRequest.newBuilder().setModelName(model).setId(prompt.id() + "/" + sample);
+        ModelInferRequest.newBuilder().setModelName(model).setId(id);
     TritonTensors.setInputs(request, inputs);
     List<String> outputs = new ArrayList<>();
     outputs.add(profile.name(Slot.OUTPUT_IDS));
@@ -215,6 +296,18 @@ public final class TritonSampler implements dev.jbond.spi.PolicySampler {
           TritonTensors.ENABLE_EMPTY_FINAL_RESPONSE_PARAMETER, TritonTensors.boolParameter(true));
     }
     return request.build();
+  }
+
+  private static int[] repeat(int count, int value) {
+    int[] out = new int[count];
+    Arrays.fill(out, value);
+    return out;
+  }
+
+  private static float[] repeat(int count, float value) {
+    float[] out = new float[count];
+    Arrays.fill(out, value);
+    return out;
   }
 
   private int endId() {
@@ -372,6 +465,7 @@ public final class TritonSampler implements dev.jbond.spi.PolicySampler {
     private final Map<PolicyRole, String> models = new EnumMap<>(PolicyRole.class);
     private boolean decoupled;
     private boolean returnLogProbs = true;
+    private boolean batchSamples;
     private Duration deadline = Duration.ofSeconds(60);
 
     private Builder(TritonClient client, SamplingConfig sampling) {
@@ -425,6 +519,20 @@ public final class TritonSampler implements dev.jbond.spi.PolicySampler {
     }
 
     /**
+     * Sets whether a decoupled model gets one request per prompt whose rows are the samples ({@code
+     * input_ids [N, L]}, {@code seed [N, 1]}; TensorRT-LLM answers one response per row with {@code
+     * batch_index}), instead of one request per sample. Fewer, larger requests; only for decoupled
+     * models (TensorRT-LLM rejects {@code B > 1} otherwise). Default false.
+     *
+     * @param batchSamples whether to send the samples of a prompt as rows of one request
+     * @return this builder
+     */
+    public Builder optBatchSamples(boolean batchSamples) {
+      this.batchSamples = batchSamples;
+      return this;
+    }
+
+    /**
      * Sets whether to ask for the engine's log-probs. Default true.
      *
      * @param returnLogProbs whether to send {@code return_log_probs = true}
@@ -454,9 +562,15 @@ public final class TritonSampler implements dev.jbond.spi.PolicySampler {
      * Returns the sampler.
      *
      * @return the sampler; closing it leaves the client open
-     * @throws IllegalArgumentException when the sampling settings have more than one EOS id
+     * @throws IllegalArgumentException when the sampling settings have more than one EOS id, or
+     *     batched samples are asked for a model that is not decoupled
      */
     public TritonSampler build() {
+      if (batchSamples && !decoupled) {
+        throw new IllegalArgumentException(
+            "Expected a decoupled model for batched samples (TensorRT-LLM requires decoupled mode"
+                + " for batch size > 1), found decoupled = false");
+      }
       if (sampling.eosTokenIds().size() > 1) {
         throw new IllegalArgumentException(
             "Expected at most one EOS id (TensorRT-LLM's end_id), found " + sampling.eosTokenIds());

@@ -120,6 +120,28 @@ class TritonSamplerTest {
   }
 
   @Test
+  void sample_decoupledBatchedSamples_equalsDirectSampler() {
+    List<Prompt> prompts = GenerationServers.prompts(4, SEED + 3);
+    try (TritonSampler triton =
+        sampler()
+            .optDecoupled(true)
+            .optBatchSamples(true)
+            .optModelName(PolicyRole.POLICY, GenerationServers.POLICY_STREAM)
+            .build()) {
+      assertSameSamples(
+          direct.sample(prompts, 4, PolicyRole.POLICY, SEED + 3),
+          triton.sample(prompts, 4, PolicyRole.POLICY, SEED + 3));
+    }
+  }
+
+  @Test
+  void build_batchedSamplesOfNonDecoupledModel_throws() {
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> sampler().optBatchSamples(true).build());
+    assertTrue(e.getMessage().startsWith("Expected a decoupled model for batched samples"));
+  }
+
+  @Test
   void sample_distinctSamplesOfOnePrompt_differ() {
     List<Prompt> prompts = GenerationServers.prompts(1, SEED + 2);
     try (TritonSampler triton = sampler().build()) {

@@ -33,10 +33,10 @@ import java.util.Map;
 import java.util.OptionalInt;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -123,6 +123,13 @@ public final class BenchSampleCommand implements Callable<Integer> {
         DecoderWeights.initialize(decoder),
         OptionalInt.empty(),
         OptionalInt.of(0));
+    TrtLlmModelConfig.write(
+        repo,
+        TrtLlmModelConfig.config("jbond-policy-stream", 256, true, TensorProfile.trtLlm()),
+        1,
+        DecoderWeights.initialize(decoder),
+        OptionalInt.empty(),
+        OptionalInt.of(0));
     SessionConfig session = SessionConfig.builder().optIntraOpThreads(threads).build();
     SamplingConfig sampling =
         SamplingConfig.builder().setMaxNewTokens(newTokens).optPadTokenId(0).build();
@@ -140,6 +147,7 @@ public final class BenchSampleCommand implements Callable<Integer> {
     }
 
     Map<String, Object> grpc;
+    Map<String, Object> stream;
     Map<String, Object> one;
     Map<String, Object> many;
     TrtLlmGenerationModel.Settings settings =
@@ -149,12 +157,12 @@ public final class BenchSampleCommand implements Callable<Integer> {
             Math.max(candidates, clients),
             1,
             session);
-    AtomicReference<TrtLlmGenerationModel> served = new AtomicReference<>();
+    Map<String, TrtLlmGenerationModel> models = new ConcurrentHashMap<>();
     GenerationModelFactory factory =
         (config, version) -> {
           TrtLlmGenerationModel model =
               TrtLlmGenerationModel.open(config.getName(), version, settings);
-          served.set(model);
+          models.put(config.getName(), model);
           return model;
         };
     try (EmbeddedTritonServer server =
@@ -174,17 +182,26 @@ public final class BenchSampleCommand implements Callable<Integer> {
                         .build())
                 .optRandom(new SplittableRandom(3))
                 .build();
-        TritonSampler sampler = TritonSampler.builder(client, sampling).build()) {
-      int before = served.get().batchCount();
+        TritonSampler sampler = TritonSampler.builder(client, sampling).build();
+        TrtLlmGenerationModel policy = models.get("jbond-policy");
+        TritonSampler streamSampler =
+            TritonSampler.builder(client, sampling)
+                .optDecoupled(true)
+                .optBatchSamples(true)
+                .optModelName(PolicyRole.POLICY, "jbond-policy-stream")
+                .build()) {
+      stream =
+          timeCalls(
+              () -> streamSampler.sample(workload, samples, PolicyRole.POLICY, 5), candidates);
+      int before = policy.batchCount();
       grpc = timeCalls(() -> sampler.sample(workload, samples, PolicyRole.POLICY, 5), candidates);
-      grpc.put(
-          "batches_per_call", (served.get().batchCount() - before) / (double) (warmup + rounds));
-      before = served.get().batchCount();
+      grpc.put("batches_per_call", (policy.batchCount() - before) / (double) (warmup + rounds));
+      before = policy.batchCount();
       one = clients(sampler, 1);
-      one.put("requests_per_batch", requestsPer(one, served.get().batchCount() - before));
-      before = served.get().batchCount();
+      one.put("requests_per_batch", requestsPer(one, policy.batchCount() - before));
+      before = policy.batchCount();
       many = clients(sampler, clients);
-      many.put("requests_per_batch", requestsPer(many, served.get().batchCount() - before));
+      many.put("requests_per_batch", requestsPer(many, policy.batchCount() - before));
     }
 
     double directRate = (double) direct.get("candidates_per_second");
@@ -205,6 +222,10 @@ public final class BenchSampleCommand implements Callable<Integer> {
     result.put("direct", direct);
     result.put("grpc", grpc);
     result.put("grpc_over_direct", grpcRate / directRate);
+    result.put("grpc_stream_batched", stream);
+    result.put(
+        "grpc_stream_batched_over_direct",
+        (double) stream.get("candidates_per_second") / directRate);
     result.put("clients_1", one);
     result.put("clients_" + clients, many);
     result.put("concurrency_speedup", manyRate / oneRate);
@@ -229,12 +250,15 @@ public final class BenchSampleCommand implements Callable<Integer> {
         "p99 ms");
     print("direct (in-process)", direct);
     print("gRPC (embedded)", grpc);
+    print("gRPC stream, N rows/req", stream);
     print("gRPC, 1 client", one);
     print("gRPC, " + clients + " clients", many);
     System.out.printf(
         Locale.ROOT,
-        "%ngRPC / direct: %.3f (target >= 0.90); %d clients / 1: %.2fx (target >= 3x)%n",
+        "%ngRPC / direct: %.3f (stream, N rows per request: %.3f; target >= 0.90); %d clients / 1:"
+            + " %.2fx (target >= 3x)%n",
         grpcRate / directRate,
+        (double) stream.get("candidates_per_second") / directRate,
         clients,
         manyRate / oneRate);
     System.out.printf(
