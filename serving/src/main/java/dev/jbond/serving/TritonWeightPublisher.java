@@ -54,8 +54,11 @@ import java.util.stream.Stream;
  *   <li>waits until ModelReady is true.
  * </ol>
  *
- * Samples of a {@link TritonSampler} record the version from the responses' {@code model_version},
- * which is the published version.
+ * The returned {@link ModelVersion} is the number the (first) endpoint serves the new weights
+ * under, read from RepositoryIndex: Triton serves the version directory's number, while jbond's
+ * embedded server keeps numbers monotonic per model and may serve a reload under a fresh number
+ * above every earlier one. Samples of a {@link TritonSampler} record the version from the
+ * responses' {@code model_version}, so they match it.
  *
  * <p>Ownership: the client belongs to the caller. Temporary directories are deleted after each
  * publish. Not thread-safe with itself (publishes of one publisher run one at a time).
@@ -107,10 +110,11 @@ public final class TritonWeightPublisher implements WeightPublisher {
    *
    * @param learner an {@link OrtPolicyLearner}
    * @param role which weights
-   * @param version the version to publish, {@code >= 1}
+   * @param version the version to publish, {@code >= 1}; see {@link #publish(PolicyRole,
+   *     DecoderWeights, long)} for 0
    * @return the served model version
    * @throws IllegalArgumentException when the learner is not an {@link OrtPolicyLearner} or the
-   *     version is below 1
+   *     version is negative
    * @throws BackendException when writing, loading or waiting for readiness fails
    */
   @Override
@@ -129,10 +133,12 @@ public final class TritonWeightPublisher implements WeightPublisher {
    *
    * @param role the role whose model gets them
    * @param weights the decoder weights, of the publisher's architecture
-   * @param version the version, {@code >= 1}
+   * @param version the version, {@code >= 1}; 0 (the initial publish of a training loop, whose
+   *     weights the servers already serve: Triton numbers versions from 1) pushes nothing, waits
+   *     until the model is ready on every endpoint and returns version 0
    * @return the served model version
    * @throws IllegalArgumentException when the weights have another architecture or the version is
-   *     below 1
+   *     negative
    * @throws BackendException when writing, loading or waiting for readiness fails
    */
   public ModelVersion publish(PolicyRole role, DecoderWeights weights, long version) {
@@ -142,10 +148,19 @@ public final class TritonWeightPublisher implements WeightPublisher {
       throw new IllegalArgumentException(
           "Expected weights of " + decoder + ", found " + weights.config());
     }
-    if (version < 1) {
-      throw new IllegalArgumentException("Expected a model version >= 1, found " + version);
+    if (version < 0) {
+      throw new IllegalArgumentException("Expected a model version >= 0, found " + version);
     }
     String model = models.get(role);
+    if (version == 0) {
+      for (String endpoint : client.endpointNames()) {
+        awaitReady(
+            endpoint,
+            model,
+            TritonCallOptions.defaults().withDeadline(loadDeadline).onEndpoint(endpoint));
+      }
+      return new ModelVersion(model, 0);
+    }
     ModelConfig config = TrtLlmModelConfig.config(model, maxBatchSize, decoupled, profile);
     String json = TrtLlmModelConfig.toJson(config);
     Path temp = null;
@@ -181,10 +196,12 @@ public final class TritonWeightPublisher implements WeightPublisher {
                         null));
         TrtLlmModelConfig.write(shared, config, version, weights, eosTokenId, padTokenId);
       }
+      long served = -1;
       for (String endpoint : client.endpointNames()) {
-        load(endpoint, model, json, files);
+        long number = load(endpoint, model, json, files);
+        served = served < 0 ? number : served;
       }
-      return new ModelVersion(model, version);
+      return new ModelVersion(model, served);
     } catch (IOException e) {
       throw new BackendException(
           BackendException.Code.INTERNAL,
@@ -197,7 +214,8 @@ public final class TritonWeightPublisher implements WeightPublisher {
     }
   }
 
-  private void load(String endpoint, String model, String json, Map<String, ByteString> files) {
+  /** Loads the model on one endpoint; returns the version number the endpoint serves it as. */
+  private long load(String endpoint, String model, String json, Map<String, ByteString> files) {
     TritonCallOptions options =
         TritonCallOptions.defaults().withDeadline(loadDeadline).onEndpoint(endpoint);
     if (unloadFirst) {
@@ -211,6 +229,41 @@ public final class TritonWeightPublisher implements WeightPublisher {
         client.loadModel(model, Optional.of(json), files, options),
         "load model '" + model + "'",
         endpoint);
+    awaitReady(endpoint, model, options);
+    long served = -1;
+    for (RepositoryIndexResponse.ModelIndex index :
+        await(client.repositoryIndex("", true, options), "list models", endpoint)) {
+      if (index.getName().equals(model) && !index.getVersion().isEmpty()) {
+        try {
+          served = Math.max(served, Long.parseLong(index.getVersion()));
+        } catch (NumberFormatException e) {
+          throw new BackendException(
+              BackendException.Code.INTERNAL,
+              "Expected a numeric version of model '"
+                  + model
+                  + "' in the repository index of endpoint '"
+                  + endpoint
+                  + "', found '"
+                  + index.getVersion()
+                  + "'",
+              e);
+        }
+      }
+    }
+    if (served < 0) {
+      throw new BackendException(
+          BackendException.Code.INTERNAL,
+          "Expected model '"
+              + model
+              + "' to be READY in the repository index of endpoint '"
+              + endpoint
+              + "' after loading it, found no ready version",
+          null);
+    }
+    return served;
+  }
+
+  private void awaitReady(String endpoint, String model, TritonCallOptions options) {
     long end = System.nanoTime() + readyTimeout.toNanos();
     while (!Boolean.TRUE.equals(
         await(client.modelReady(model, "", options), "check model '" + model + "'", endpoint))) {
