@@ -101,6 +101,18 @@ public final class BenchSampleCommand implements Callable<Integer> {
       description = "Server batch window in microseconds (default: ${DEFAULT-VALUE}).")
   long batchWindowMicros = 1000;
 
+  @Option(
+      names = "--batch-threads",
+      description = "Server batches decoded at once (default: ${DEFAULT-VALUE}).")
+  int batchThreads = 1;
+
+  @Option(
+      names = "--no-spin",
+      description =
+          "Stop ONNX Runtime's intra-op threads from spin-waiting (both paths), leaving cores to"
+              + " gRPC.")
+  boolean noSpin;
+
   @Option(names = "--out", description = "Result JSON (default: ${DEFAULT-VALUE}).")
   Path out = Path.of("runs", "bench-sample.json");
 
@@ -130,7 +142,11 @@ public final class BenchSampleCommand implements Callable<Integer> {
         DecoderWeights.initialize(decoder),
         OptionalInt.empty(),
         OptionalInt.of(0));
-    SessionConfig session = SessionConfig.builder().optIntraOpThreads(threads).build();
+    SessionConfig.Builder sessionBuilder = SessionConfig.builder().optIntraOpThreads(threads);
+    if (noSpin) {
+      sessionBuilder.optConfigEntry("session.intra_op.allow_spinning", "0");
+    }
+    SessionConfig session = sessionBuilder.build();
     SamplingConfig sampling =
         SamplingConfig.builder().setMaxNewTokens(newTokens).optPadTokenId(0).build();
     List<Prompt> workload = prompts(prompts, 11);
@@ -155,7 +171,7 @@ public final class BenchSampleCommand implements Callable<Integer> {
             TensorProfile.trtLlm(),
             Duration.ofNanos(batchWindowMicros * 1000),
             Math.max(candidates, clients),
-            1,
+            batchThreads,
             session);
     Map<String, TrtLlmGenerationModel> models = new ConcurrentHashMap<>();
     GenerationModelFactory factory =
@@ -216,6 +232,9 @@ public final class BenchSampleCommand implements Callable<Integer> {
     setup.put("new_tokens", newTokens);
     setup.put("prompt_length", promptLength);
     setup.put("ort_threads", threads);
+    setup.put("ort_spinning", !noSpin);
+    setup.put("batch_window_us", batchWindowMicros);
+    setup.put("batch_threads", batchThreads);
     setup.put("cores", Runtime.getRuntime().availableProcessors());
     setup.put("java", System.getProperty("java.version"));
     result.put("setup", setup);
