@@ -17,6 +17,7 @@ import dev.jbond.serving.triton.TritonTensor;
 import dev.jbond.serving.triton.TritonTensors;
 import dev.jbond.serving.triton.proto.ModelInferRequest;
 import dev.jbond.serving.triton.proto.ModelInferResponse;
+import dev.jbond.spi.PolicySampler;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,8 +33,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A {@link dev.jbond.spi.PolicySampler} over Triton's protocol with the TensorRT-LLM {@code
- * tensorrt_llm} token-id profile: a Triton fleet serving TensorRT-LLM, or jbond's embedded server.
+ * A {@link PolicySampler} over Triton's protocol with the TensorRT-LLM {@code tensorrt_llm}
+ * token-id profile: a Triton fleet serving TensorRT-LLM, or jbond's embedded server.
  *
  * <p>Sample {@code j} of prompt {@code i} is one request with {@code input_ids [1, L]}, {@code
  * input_lengths}, {@code request_output_len = maxNewTokens}, {@code end_id} (the sampling settings'
@@ -54,7 +55,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>Ownership: the client belongs to the caller; {@link #close()} only stops new calls.
  * Thread-safe.
  */
-public final class TritonSampler implements dev.jbond.spi.PolicySampler {
+public final class TritonSampler implements PolicySampler {
   private final TritonClient client;
   private final SamplingConfig sampling;
   private final TensorProfile profile;
