@@ -10,6 +10,7 @@ import dev.jbond.TokenSequence;
 import dev.jbond.models.generate.SamplingConfig;
 import dev.jbond.models.generate.SequenceSeeds;
 import dev.jbond.serving.TensorProfile.Slot;
+import dev.jbond.serving.embedded.TrtLlmGenerationModel;
 import dev.jbond.serving.triton.TritonCallOptions;
 import dev.jbond.serving.triton.TritonClient;
 import dev.jbond.serving.triton.TritonDatatype;
@@ -63,6 +64,7 @@ public final class TritonSampler implements PolicySampler {
   private final boolean decoupled;
   private final boolean returnLogProbs;
   private final boolean batchSamples;
+  private final boolean burstHint;
   private final Duration deadline;
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -74,6 +76,7 @@ public final class TritonSampler implements PolicySampler {
     this.decoupled = builder.decoupled;
     this.returnLogProbs = builder.returnLogProbs;
     this.batchSamples = builder.batchSamples;
+    this.burstHint = builder.burstHint;
     this.deadline = builder.deadline;
   }
 
@@ -140,7 +143,11 @@ public final class TritonSampler implements PolicySampler {
       for (int j = 0; j < samplesPerPrompt; j++) {
         requests.add(
             request(
-                model, prompt, prompt.id() + "/" + j, SequenceSeeds.seed(seed, prompt.id(), j)));
+                model,
+                prompt,
+                prompt.id() + "/" + j,
+                burstHint ? prompts.size() * samplesPerPrompt : 0,
+                SequenceSeeds.seed(seed, prompt.id(), j)));
       }
     }
     List<CompletableFuture<List<ModelInferResponse>>> futures = new ArrayList<>();
@@ -174,7 +181,13 @@ public final class TritonSampler implements PolicySampler {
       for (int j = 0; j < samplesPerPrompt; j++) {
         seeds[j] = SequenceSeeds.seed(seed, prompt.id(), j);
       }
-      requests.add(request(model, prompt, i + "/" + prompt.id(), seeds));
+      requests.add(
+          request(
+              model,
+              prompt,
+              i + "/" + prompt.id(),
+              burstHint ? prompts.size() * samplesPerPrompt : 0,
+              seeds));
     }
     List<CompletableFuture<List<ModelInferResponse>>> futures = client.streamInfer(requests, call);
     List<Generation> out = new ArrayList<>(prompts.size() * samplesPerPrompt);
@@ -254,7 +267,8 @@ public final class TritonSampler implements PolicySampler {
   }
 
   /** One request whose {@code seeds.length} rows all hold {@code prompt}. */
-  private ModelInferRequest request(String model, Prompt prompt, String id, long... seeds) {
+  private ModelInferRequest request(
+      String model, Prompt prompt, String id, int burstRows, long... seeds) {
     int[] ids = prompt.tokens().toArray();
     int rows = seeds.length;
     long[] column = {rows, 1};
@@ -295,6 +309,10 @@ public final class TritonSampler implements PolicySampler {
     if (decoupled) {
       request.putParameters(
           TritonTensors.ENABLE_EMPTY_FINAL_RESPONSE_PARAMETER, TritonTensors.boolParameter(true));
+    }
+    if (burstRows > 0) {
+      request.putParameters(
+          TrtLlmGenerationModel.BURST_PARAMETER, TritonTensors.int64Parameter(burstRows));
     }
     return request.build();
   }
@@ -467,6 +485,7 @@ public final class TritonSampler implements PolicySampler {
     private boolean decoupled;
     private boolean returnLogProbs = true;
     private boolean batchSamples;
+    private boolean burstHint;
     private Duration deadline = Duration.ofSeconds(60);
 
     private Builder(TritonClient client, SamplingConfig sampling) {
@@ -530,6 +549,20 @@ public final class TritonSampler implements PolicySampler {
      */
     public Builder optBatchSamples(boolean batchSamples) {
       this.batchSamples = batchSamples;
+      return this;
+    }
+
+    /**
+     * Sets whether each request carries the int64 parameter {@value
+     * TrtLlmGenerationModel#BURST_PARAMETER} (the number of rows this call sends), with which
+     * jbond's embedded server decodes a call's requests in one batch even when they reach it spread
+     * out; Triton passes unknown parameters to the backend, which ignores them. Default false.
+     *
+     * @param burstHint whether to announce each call's row count
+     * @return this builder
+     */
+    public Builder optBurstHint(boolean burstHint) {
+      this.burstHint = burstHint;
       return this;
     }
 

@@ -142,6 +142,16 @@ class TritonSamplerTest {
   }
 
   @Test
+  void sample_burstHint_equalsDirectSampler() {
+    List<Prompt> prompts = GenerationServers.prompts(3, SEED + 4);
+    try (TritonSampler triton = sampler().optBurstHint(true).build()) {
+      assertSameSamples(
+          direct.sample(prompts, 4, PolicyRole.POLICY, SEED + 4),
+          triton.sample(prompts, 4, PolicyRole.POLICY, SEED + 4));
+    }
+  }
+
+  @Test
   void sample_distinctSamplesOfOnePrompt_differ() {
     List<Prompt> prompts = GenerationServers.prompts(1, SEED + 2);
     try (TritonSampler triton = sampler().build()) {

@@ -107,6 +107,13 @@ public final class BenchSampleCommand implements Callable<Integer> {
   int batchThreads = 1;
 
   @Option(
+      names = "--burst-hint",
+      description =
+          "Clients announce each call's row count (request parameter jbond_burst_rows) so the"
+              + " server decodes a call in one batch.")
+  boolean burstHint;
+
+  @Option(
       names = "--no-spin",
       description =
           "Stop ONNX Runtime's intra-op threads from spin-waiting (both paths), leaving cores to"
@@ -198,12 +205,14 @@ public final class BenchSampleCommand implements Callable<Integer> {
                         .build())
                 .optRandom(new SplittableRandom(3))
                 .build();
-        TritonSampler sampler = TritonSampler.builder(client, sampling).build();
+        TritonSampler sampler =
+            TritonSampler.builder(client, sampling).optBurstHint(burstHint).build();
         TrtLlmGenerationModel policy = models.get("jbond-policy");
         TritonSampler streamSampler =
             TritonSampler.builder(client, sampling)
                 .optDecoupled(true)
                 .optBatchSamples(true)
+                .optBurstHint(burstHint)
                 .optModelName(PolicyRole.POLICY, "jbond-policy-stream")
                 .build()) {
       stream =
@@ -235,6 +244,7 @@ public final class BenchSampleCommand implements Callable<Integer> {
     setup.put("ort_spinning", !noSpin);
     setup.put("batch_window_us", batchWindowMicros);
     setup.put("batch_threads", batchThreads);
+    setup.put("burst_hint", burstHint);
     setup.put("cores", Runtime.getRuntime().availableProcessors());
     setup.put("java", System.getProperty("java.version"));
     result.put("setup", setup);

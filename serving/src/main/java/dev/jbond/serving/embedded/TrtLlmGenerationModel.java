@@ -15,6 +15,7 @@ import dev.jbond.serving.TensorProfile;
 import dev.jbond.serving.TensorProfile.Slot;
 import dev.jbond.serving.triton.TritonDatatype;
 import dev.jbond.serving.triton.TritonTensor;
+import dev.jbond.serving.triton.proto.InferParameter;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -155,8 +156,19 @@ public final class TrtLlmGenerationModel implements GenerationModel {
     }
   }
 
+  /**
+   * The optional int64 request parameter by which a client announces how many rows it is sending at
+   * once (for example {@code TritonSampler} with its burst hint on): a batching thread that has
+   * taken a row of such a burst keeps collecting, past gaps longer than the batch window, until it
+   * holds that many rows or the collection cap passes. Other servers ignore the parameter.
+   */
+  public static final String BURST_PARAMETER = "jbond_burst_rows";
+
   /** The longest a batching thread keeps collecting a burst, in batch windows. */
   private static final int MAX_WINDOWS = 20;
+
+  /** The smallest per-window wait used for the cap of an announced burst (1 ms, so 20 ms cap). */
+  private static final long MIN_BURST_WAIT_NANOS = 1_000_000L;
 
   private final String name;
   private final ModelDirectory directory;
@@ -296,7 +308,8 @@ public final class TrtLlmGenerationModel implements GenerationModel {
     boolean returnLogProbs = flag(request, Slot.RETURN_LOG_PROBS);
     boolean excludeInput = flag(request, Slot.EXCLUDE_INPUT_IN_OUTPUT);
     int vocab = directory.config().vocabSize();
-    Pending pending = new Pending(request, responder, batch, returnLogProbs, excludeInput);
+    Pending pending =
+        new Pending(request, responder, batch, returnLogProbs, excludeInput, burst(request));
     for (int b = 0; b < batch; b++) {
       long length = lengths[b];
       if (length < 1 || length > width) {
@@ -371,6 +384,25 @@ public final class TrtLlmGenerationModel implements GenerationModel {
               sampling);
     }
     return pending;
+  }
+
+  /** The announced burst size, or 0. */
+  private static int burst(GenerationRequest request) {
+    InferParameter value = request.parameters().get(BURST_PARAMETER);
+    if (value == null) {
+      return 0;
+    }
+    if (value.getParameterChoiceCase() != InferParameter.ParameterChoiceCase.INT64_PARAM
+        || value.getInt64Param() < 0) {
+      throw new IllegalArgumentException(
+          "Expected parameter '"
+              + BURST_PARAMETER
+              + "' to be an int64 >= 0 for model '"
+              + request.model()
+              + "', found "
+              + value.toString().strip());
+    }
+    return (int) Math.min(Integer.MAX_VALUE, value.getInt64Param());
   }
 
   private TritonTensor required(GenerationRequest request, Slot slot) {
@@ -485,15 +517,19 @@ public final class TrtLlmGenerationModel implements GenerationModel {
     while (!closed.get()) {
       List<Row> rows = new ArrayList<>();
       try {
-        rows.add(queue.take());
-        long cap = System.nanoTime() + MAX_WINDOWS * window;
+        Row first = queue.take();
+        rows.add(first);
+        int wanted = Math.min(first.pending.burst, settings.maxBatchRows());
+        long cap = System.nanoTime() + MAX_WINDOWS * Math.max(window, MIN_BURST_WAIT_NANOS);
         while (rows.size() < settings.maxBatchRows()) {
-          long left = Math.min(window, cap - System.nanoTime());
+          long untilCap = cap - System.nanoTime();
+          long left = rows.size() < wanted ? untilCap : Math.min(window, untilCap);
           Row next = left > 0 ? queue.poll(left, TimeUnit.NANOSECONDS) : queue.poll();
           if (next == null) {
             break;
           }
           rows.add(next);
+          wanted = Math.max(wanted, Math.min(next.pending.burst, settings.maxBatchRows()));
         }
       } catch (InterruptedException e) {
         rows.forEach(r -> r.pending.fail(closedError()));
@@ -598,6 +634,7 @@ public final class TrtLlmGenerationModel implements GenerationModel {
     final SampledSequence[] results;
     final boolean returnLogProbs;
     final boolean excludeInput;
+    final int burst;
     private final AtomicInteger remaining;
     private final AtomicBoolean ended = new AtomicBoolean();
 
@@ -606,7 +643,9 @@ public final class TrtLlmGenerationModel implements GenerationModel {
         GenerationResponder responder,
         int batch,
         boolean returnLogProbs,
-        boolean excludeInput) {
+        boolean excludeInput,
+        int burst) {
+      this.burst = burst;
       this.request = request;
       this.responder = responder;
       this.rows = new Row[batch];

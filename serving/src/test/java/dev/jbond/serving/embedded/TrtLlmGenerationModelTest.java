@@ -10,6 +10,7 @@ import dev.jbond.models.decoder.DecoderWeights;
 import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.serving.TensorProfile;
 import dev.jbond.serving.triton.TritonTensor;
+import dev.jbond.serving.triton.proto.InferParameter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -163,6 +164,56 @@ class TrtLlmGenerationModelTest {
         }
       }
       assertEquals(1, model.batchCount());
+    }
+  }
+
+  private static GenerationRequest withBurst(GenerationRequest request, InferParameter burst) {
+    return new GenerationRequest(
+        request.model(),
+        request.version(),
+        request.id(),
+        request.inputs(),
+        Map.of(TrtLlmGenerationModel.BURST_PARAMETER, burst),
+        request.outputs(),
+        request.deadline(),
+        request.decoupled());
+  }
+
+  @Test
+  void generate_announcedBurstArrivingSpreadOut_decodedInOneBatch() throws Exception {
+    try (TrtLlmGenerationModel model =
+        TrtLlmGenerationModel.open("burst", version, settings(Duration.ZERO))) {
+      List<Recorder> recorders = new ArrayList<>();
+      for (int r = 0; r < 4; r++) {
+        Recorder recorder = new Recorder();
+        recorders.add(recorder);
+        model.generate(
+            withBurst(request(r, false, 1), InferParameter.newBuilder().setInt64Param(4).build()),
+            recorder);
+        Thread.sleep(2);
+      }
+      for (Recorder recorder : recorders) {
+        recorder.last();
+      }
+      assertEquals(1, model.batchCount());
+    }
+  }
+
+  @Test
+  void generate_badBurstParameter_failsNamingIt() throws Exception {
+    try (TrtLlmGenerationModel model =
+        TrtLlmGenerationModel.open("burst", version, settings(Duration.ZERO))) {
+      Recorder recorder = new Recorder();
+      model.generate(
+          withBurst(request(0, false, 1), InferParameter.newBuilder().setBoolParam(true).build()),
+          recorder);
+      Throwable error = recorder.done.handle((v, e) -> e).get(5, TimeUnit.SECONDS);
+      assertInstanceOf(IllegalArgumentException.class, error);
+      assertTrue(
+          error
+              .getMessage()
+              .startsWith("Expected parameter 'jbond_burst_rows' to be an int64 >= 0"),
+          error.getMessage());
     }
   }
 
