@@ -108,6 +108,34 @@ final class DecodeLoop {
     return out;
   }
 
+  /**
+   * Runs a checked request of one row per prompt, row {@code i} drawing from {@code new
+   * SplittableRandom(sequenceSeeds[i])}; see {@link KvCacheSampler#sampleSeeded}.
+   */
+  static List<SampledSequence> runSeeded(
+      List<Prompt> prompts,
+      long[] sequenceSeeds,
+      SamplingConfig config,
+      DecoderConfig decoder,
+      int maxBatchRows,
+      String modelName,
+      EngineFactory engines) {
+    checkRequest(prompts, 1, config, decoder);
+    Objects.requireNonNull(sequenceSeeds, "sequenceSeeds");
+    Checks.checkSameLength(prompts.size(), sequenceSeeds.length, "sequence seeds (one per prompt)");
+    List<SampledSequence> out = new ArrayList<>(prompts.size());
+    for (int from = 0; from < prompts.size(); from += maxBatchRows) {
+      int to = Math.min(prompts.size(), from + maxBatchRows);
+      Batch batch = new Batch(to - from, config, decoder.vocabSize());
+      for (int r = from; r < to; r++) {
+        batch.addRow(prompts.get(r), 0, new SplittableRandom(sequenceSeeds[r]));
+      }
+      batch.run(engines, modelName);
+      out.addAll(batch.results());
+    }
+    return out;
+  }
+
   /** The rows of one batch and their state. */
   private static final class Batch {
     private final SamplingConfig config;
@@ -141,10 +169,14 @@ final class DecodeLoop {
     }
 
     void addRow(Prompt prompt, int sample, long seed) {
+      addRow(prompt, sample, SequenceSeeds.random(seed, prompt.id(), sample));
+    }
+
+    void addRow(Prompt prompt, int sample, SplittableRandom random) {
       prompts[size] = prompt;
       samples[size] = sample;
       promptTokens[size] = prompt.tokens().toArray();
-      randoms[size] = SequenceSeeds.random(seed, prompt.id(), sample);
+      randoms[size] = random;
       active[size] = true;
       size++;
     }

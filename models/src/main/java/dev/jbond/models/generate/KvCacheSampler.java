@@ -115,6 +115,36 @@ public final class KvCacheSampler implements SequenceSampler {
         CacheEngine::new);
   }
 
+  /**
+   * Draws one completion per prompt with explicit per-sequence seeds: row {@code i} draws from
+   * {@code new SplittableRandom(sequenceSeeds[i])}. With {@code sequenceSeeds[i] =
+   * SequenceSeeds.seed(s, id, j)} row {@code i} equals sample {@code j} of {@link #sample} with
+   * request seed {@code s} for the prompt with that id (up to floating-point rounding in another
+   * batch shape), so a server that receives sequence seeds, such as a Triton-protocol server, can
+   * merge independent requests into one batch.
+   *
+   * @param prompts the prompts, not empty; see {@link #sample} for the limits
+   * @param sequenceSeeds one seed per prompt
+   * @param config how to sample and when to stop
+   * @return one sequence per prompt, in order, each with sample index 0
+   * @throws IllegalArgumentException see {@link #sample}; also when the seed count differs from the
+   *     prompt count
+   * @throws IllegalStateException when the session is closed
+   * @throws dev.jbond.BackendException when ONNX Runtime fails or the model returns non-finite
+   *     logits
+   */
+  public List<SampledSequence> sampleSeeded(
+      List<Prompt> prompts, long[] sequenceSeeds, SamplingConfig config) {
+    return DecodeLoop.runSeeded(
+        prompts,
+        sequenceSeeds,
+        config,
+        this.config,
+        maxBatchRows,
+        session.modelName(),
+        CacheEngine::new);
+  }
+
   @Override
   public DecoderConfig decoderConfig() {
     return config;

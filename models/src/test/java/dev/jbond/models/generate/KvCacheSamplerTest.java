@@ -68,6 +68,43 @@ class KvCacheSamplerTest {
   }
 
   @Test
+  void sampleSeeded_sequenceSeeds_equalTheMatchingSamplesOfSample() {
+    SamplingConfig config = stopping().build();
+    List<Prompt> prompts = GenerateFixtures.prompts();
+    List<SampledSequence> expected = kv.sample(prompts, 3, config, 5);
+    List<Prompt> rows = new ArrayList<>();
+    long[] seeds = new long[prompts.size() * 3];
+    for (int i = 0; i < prompts.size(); i++) {
+      for (int j = 0; j < 3; j++) {
+        // reversed, so every row sits in another batch position than in the request above
+        int r = seeds.length - 1 - (i * 3 + j);
+        rows.add(null);
+        seeds[r] = SequenceSeeds.seed(5, prompts.get(i).id(), j);
+      }
+    }
+    for (int r = 0; r < seeds.length; r++) {
+      int source = seeds.length - 1 - r;
+      rows.set(r, prompts.get(source / 3));
+    }
+    List<SampledSequence> actual = kv.sampleSeeded(rows, seeds, config);
+    for (int r = 0; r < seeds.length; r++) {
+      SampledSequence e = expected.get(seeds.length - 1 - r);
+      assertEquals(e.completion(), actual.get(r).completion(), "row " + r);
+      assertEquals(0, actual.get(r).sample());
+      assertClose(actual.get(r).samplingLogProbs().toArray(), e.samplingLogProbs().toArray(), 1e-5);
+    }
+  }
+
+  @Test
+  void sampleSeeded_seedCountMismatch_throws() {
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> kv.sampleSeeded(GenerateFixtures.prompts(), new long[] {1}, stopping().build()));
+    assertEquals("Expected 3 sequence seeds (one per prompt), found 1", e.getMessage());
+  }
+
+  @Test
   void sample_temperature1_logProbsMatchTheFullSequenceGraph() {
     List<SampledSequence> samples = kv.sample(GenerateFixtures.prompts(), 6, stopping().build(), 7);
 

@@ -3,6 +3,7 @@ package dev.jbond.serving.cli;
 import dev.jbond.serving.embedded.EmbeddedTritonServer;
 import dev.jbond.serving.embedded.ModelState;
 import dev.jbond.serving.embedded.ModelStatus;
+import dev.jbond.serving.embedded.TrtLlmGenerationModel;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +16,8 @@ import picocli.CommandLine.Option;
 /**
  * {@code bond serve}: serves a Triton-layout model repository over Triton's gRPC protocol with
  * {@link EmbeddedTritonServer} until interrupted (Ctrl-C), printing the models it loaded and the
- * address clients use.
+ * address clients use. Models with {@code backend: "jbond-generate"} serve a jbond model directory
+ * with the TensorRT-LLM token-id profile ({@link TrtLlmGenerationModel}).
  */
 @Command(
     name = "serve",
@@ -46,6 +48,14 @@ public final class ServeCommand implements Callable<Integer> {
               + " microseconds, for models whose config sets none (default: ${DEFAULT-VALUE}).")
   long maxQueueDelayMicros = 0;
 
+  @Option(
+      names = "--generation-window-us",
+      description =
+          "Step-level batching of jbond-generate models (TensorRT-LLM profile): how long to wait"
+              + " for the next request before decoding the batch, in microseconds (default:"
+              + " ${DEFAULT-VALUE}).")
+  long generationWindowMicros = 1000;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -56,6 +66,10 @@ public final class ServeCommand implements Callable<Integer> {
               + ", found none (pass --models DIR; the layout is <model>/config.pbtxt and"
               + " <model>/<version>/model.onnx)");
     }
+    if (generationWindowMicros < 0) {
+      throw new IllegalArgumentException(
+          "Expected --generation-window-us >= 0, found " + generationWindowMicros);
+    }
     if (maxQueueDelayMicros < 0) {
       throw new IllegalArgumentException(
           "Expected --max-queue-delay-us >= 0, found " + maxQueueDelayMicros);
@@ -64,6 +78,10 @@ public final class ServeCommand implements Callable<Integer> {
         EmbeddedTritonServer.builder(models)
             .optPort(port)
             .optMaxQueueDelay(Duration.ofNanos(maxQueueDelayMicros * 1000))
+            .optGenerationModelFactory(
+                TrtLlmGenerationModel.factory(
+                    TrtLlmGenerationModel.Settings.defaults()
+                        .withBatchWindow(Duration.ofNanos(generationWindowMicros * 1000))))
             .build();
     Thread hook = new Thread(server::close, "bond-serve-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);

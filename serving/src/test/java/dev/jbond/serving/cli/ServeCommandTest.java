@@ -3,9 +3,15 @@ package dev.jbond.serving.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jbond.models.decoder.DecoderConfig;
+import dev.jbond.models.decoder.DecoderWeights;
+import dev.jbond.serving.TensorProfile;
+import dev.jbond.serving.TrtLlmModelConfig;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
+import java.util.OptionalInt;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -37,6 +43,44 @@ class ServeCommandTest {
             + ", found none (pass --models DIR; the layout is <model>/config.pbtxt and"
             + " <model>/<version>/model.onnx)",
         result[2].strip());
+  }
+
+  @Test
+  void serve_generationModel_servesItReady() throws Exception {
+    Path repo = dir.resolve("repo");
+    TrtLlmModelConfig.write(
+        repo,
+        TrtLlmModelConfig.config("jbond-policy", 8, false, TensorProfile.trtLlm()),
+        1,
+        DecoderWeights.initialize(
+            DecoderConfig.builder()
+                .setVocabSize(16)
+                .setContextLength(8)
+                .setLayers(1)
+                .setWidth(8)
+                .setHeads(2)
+                .setSeed(1)
+                .build()),
+        OptionalInt.empty(),
+        OptionalInt.empty());
+    CommandLine cl = BondCommand.newCommandLine();
+    StringWriter out = new StringWriter();
+    cl.setOut(new PrintWriter(out));
+    cl.setErr(new PrintWriter(new StringWriter()));
+    Thread serve =
+        new Thread(() -> cl.execute("serve", "--models", repo.toString(), "--port", "0"));
+    serve.start();
+    try {
+      long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (!out.toString().contains("Serving Triton gRPC")) {
+        assertTrue(System.nanoTime() < end, "Expected the server to start, output: " + out);
+        Thread.sleep(10);
+      }
+      assertTrue(out.toString().contains("jbond-policy version 1: READY"), out.toString());
+    } finally {
+      serve.interrupt();
+      serve.join(TimeUnit.SECONDS.toMillis(10));
+    }
   }
 
   @Test

@@ -1,0 +1,515 @@
+package dev.jbond.serving;
+
+import com.google.protobuf.ByteString;
+import dev.jbond.BackendException;
+import dev.jbond.ModelVersion;
+import dev.jbond.PolicyRole;
+import dev.jbond.models.decoder.DecoderConfig;
+import dev.jbond.models.decoder.DecoderWeights;
+import dev.jbond.models.decoder.ModelDirectory;
+import dev.jbond.onnx.train.OrtPolicyLearner;
+import dev.jbond.serving.triton.TritonCallOptions;
+import dev.jbond.serving.triton.TritonClient;
+import dev.jbond.serving.triton.proto.ModelConfig;
+import dev.jbond.serving.triton.proto.RepositoryIndexResponse;
+import dev.jbond.spi.PolicyLearner;
+import dev.jbond.spi.WeightPublisher;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Stream;
+
+/**
+ * A {@link WeightPublisher} that makes a learner's weights servable on every endpoint of a {@link
+ * TritonClient} serving jbond-generate models (the embedded server; the TensorRT-LLM profile).
+ *
+ * <p>{@link #publish(PolicyLearner, PolicyRole, long)} takes the role's weights from an {@link
+ * OrtPolicyLearner} ({@link DecoderWeights#fromInitializers}), writes them as a jbond model
+ * directory and then, on each endpoint:
+ *
+ * <ol>
+ *   <li>optionally unloads the model first and waits until RepositoryIndex no longer shows it
+ *       UNLOADING (for servers that cannot hold two copies; see the Triton notes on reloading a
+ *       GPU-filling model);
+ *   <li>when the directory's files fit {@link Builder#optMaxMessageBytes} in total:
+ *       RepositoryModelLoad with {@code config} (JSON, {@link TrtLlmModelConfig#config}) and one
+ *       {@code file:<version>/<file>} override per file; otherwise, when a shared repository is
+ *       set, writes {@code <repository>/<model>/<version>/} and {@code config.pbtxt} there and
+ *       loads with {@code config} only; else fails with RESOURCE_EXHAUSTED;
+ *   <li>waits until ModelReady is true.
+ * </ol>
+ *
+ * The returned {@link ModelVersion} is the number the (first) endpoint serves the new weights
+ * under, read from RepositoryIndex: Triton serves the version directory's number, while jbond's
+ * embedded server keeps numbers monotonic per model and may serve a reload under a fresh number
+ * above every earlier one. Samples of a {@link TritonSampler} record the version from the
+ * responses' {@code model_version}, so they match it.
+ *
+ * <p>Ownership: the client belongs to the caller. Temporary directories are deleted after each
+ * publish. Not thread-safe with itself (publishes of one publisher run one at a time).
+ */
+public final class TritonWeightPublisher implements WeightPublisher {
+  private final TritonClient client;
+  private final DecoderConfig decoder;
+  private final TensorProfile profile;
+  private final Map<PolicyRole, String> models;
+  private final OptionalInt eosTokenId;
+  private final OptionalInt padTokenId;
+  private final boolean decoupled;
+  private final int maxBatchSize;
+  private final long maxMessageBytes;
+  private final Optional<Path> sharedRepository;
+  private final boolean unloadFirst;
+  private final Duration loadDeadline;
+  private final Duration readyTimeout;
+
+  private TritonWeightPublisher(Builder builder) {
+    this.client = builder.client;
+    this.decoder = builder.decoder;
+    this.profile = builder.profile;
+    this.models = new EnumMap<>(builder.models);
+    this.eosTokenId = builder.eosTokenId;
+    this.padTokenId = builder.padTokenId;
+    this.decoupled = builder.decoupled;
+    this.maxBatchSize = builder.maxBatchSize;
+    this.maxMessageBytes = builder.maxMessageBytes;
+    this.sharedRepository = builder.sharedRepository;
+    this.unloadFirst = builder.unloadFirst;
+    this.loadDeadline = builder.loadDeadline;
+    this.readyTimeout = builder.readyTimeout;
+  }
+
+  /**
+   * Starts a publisher.
+   *
+   * @param client the client whose endpoints get the weights; not closed by the publisher
+   * @param decoder the decoder architecture of the learner's model
+   * @return the builder
+   */
+  public static Builder builder(TritonClient client, DecoderConfig decoder) {
+    return new Builder(client, decoder);
+  }
+
+  /**
+   * Publishes an {@link OrtPolicyLearner}'s current weights of {@code role}.
+   *
+   * @param learner an {@link OrtPolicyLearner}
+   * @param role which weights
+   * @param version the version to publish, {@code >= 1}; see {@link #publish(PolicyRole,
+   *     DecoderWeights, long)} for 0
+   * @return the served model version
+   * @throws IllegalArgumentException when the learner is not an {@link OrtPolicyLearner} or the
+   *     version is negative
+   * @throws BackendException when writing, loading or waiting for readiness fails
+   */
+  @Override
+  public ModelVersion publish(PolicyLearner learner, PolicyRole role, long version) {
+    Objects.requireNonNull(learner, "learner");
+    if (!(learner instanceof OrtPolicyLearner ort)) {
+      throw new IllegalArgumentException(
+          "Expected an OrtPolicyLearner to publish from, found "
+              + learner.getClass().getSimpleName());
+    }
+    return publish(role, DecoderWeights.fromInitializers(decoder, ort.weights(role)), version);
+  }
+
+  /**
+   * Publishes in-memory weights as {@code version} of {@code role}'s model.
+   *
+   * @param role the role whose model gets them
+   * @param weights the decoder weights, of the publisher's architecture
+   * @param version the version, {@code >= 1}; 0 (the initial publish of a training loop, whose
+   *     weights the servers already serve: Triton numbers versions from 1) pushes nothing, waits
+   *     until the model is ready on every endpoint and returns version 0
+   * @return the served model version
+   * @throws IllegalArgumentException when the weights have another architecture or the version is
+   *     negative
+   * @throws BackendException when writing, loading or waiting for readiness fails
+   */
+  public ModelVersion publish(PolicyRole role, DecoderWeights weights, long version) {
+    Objects.requireNonNull(role, "role");
+    Objects.requireNonNull(weights, "weights");
+    if (!weights.config().equals(decoder)) {
+      throw new IllegalArgumentException(
+          "Expected weights of " + decoder + ", found " + weights.config());
+    }
+    if (version < 0) {
+      throw new IllegalArgumentException("Expected a model version >= 0, found " + version);
+    }
+    String model = models.get(role);
+    if (version == 0) {
+      for (String endpoint : client.endpointNames()) {
+        awaitReady(
+            endpoint,
+            model,
+            TritonCallOptions.defaults().withDeadline(loadDeadline).onEndpoint(endpoint));
+      }
+      return new ModelVersion(model, 0);
+    }
+    ModelConfig config = TrtLlmModelConfig.config(model, maxBatchSize, decoupled, profile);
+    String json = TrtLlmModelConfig.toJson(config);
+    Path temp = null;
+    try {
+      temp = Files.createTempDirectory("jbond-publish-");
+      ModelDirectory.write(temp, weights, eosTokenId, padTokenId);
+      Map<String, ByteString> files = new LinkedHashMap<>();
+      long total = 0;
+      try (Stream<Path> list = Files.list(temp)) {
+        for (Path file : list.sorted().toList()) {
+          total += Files.size(file);
+          if (total <= maxMessageBytes) {
+            files.put(
+                version + "/" + file.getFileName(), ByteString.copyFrom(Files.readAllBytes(file)));
+          }
+        }
+      }
+      if (total > maxMessageBytes) {
+        files = Map.of();
+        long size = total;
+        Path shared =
+            sharedRepository.orElseThrow(
+                () ->
+                    new BackendException(
+                        BackendException.Code.RESOURCE_EXHAUSTED,
+                        "Expected model files of at most "
+                            + maxMessageBytes
+                            + " bytes to publish model '"
+                            + model
+                            + "' in one message (or a shared repository), found "
+                            + size
+                            + " bytes",
+                        null));
+        TrtLlmModelConfig.write(shared, config, version, weights, eosTokenId, padTokenId);
+      }
+      long served = -1;
+      for (String endpoint : client.endpointNames()) {
+        long number = load(endpoint, model, json, files);
+        served = served < 0 ? number : served;
+      }
+      return new ModelVersion(model, served);
+    } catch (IOException e) {
+      throw new BackendException(
+          BackendException.Code.INTERNAL,
+          "Failed to write version " + version + " of model '" + model + "': " + e,
+          e);
+    } finally {
+      if (temp != null) {
+        deleteQuietly(temp);
+      }
+    }
+  }
+
+  /** Loads the model on one endpoint; returns the version number the endpoint serves it as. */
+  private long load(String endpoint, String model, String json, Map<String, ByteString> files) {
+    TritonCallOptions options =
+        TritonCallOptions.defaults().withDeadline(loadDeadline).onEndpoint(endpoint);
+    if (unloadFirst) {
+      await(client.unloadModel(model, false, options), "unload model '" + model + "'", endpoint);
+      long end = System.nanoTime() + readyTimeout.toNanos();
+      while (unloading(endpoint, model, options)) {
+        pause(end, "model '" + model + "' to leave state UNLOADING", endpoint);
+      }
+    }
+    await(
+        client.loadModel(model, Optional.of(json), files, options),
+        "load model '" + model + "'",
+        endpoint);
+    awaitReady(endpoint, model, options);
+    long served = -1;
+    for (RepositoryIndexResponse.ModelIndex index :
+        await(client.repositoryIndex("", true, options), "list models", endpoint)) {
+      if (index.getName().equals(model) && !index.getVersion().isEmpty()) {
+        try {
+          served = Math.max(served, Long.parseLong(index.getVersion()));
+        } catch (NumberFormatException e) {
+          throw new BackendException(
+              BackendException.Code.INTERNAL,
+              "Expected a numeric version of model '"
+                  + model
+                  + "' in the repository index of endpoint '"
+                  + endpoint
+                  + "', found '"
+                  + index.getVersion()
+                  + "'",
+              e);
+        }
+      }
+    }
+    if (served < 0) {
+      throw new BackendException(
+          BackendException.Code.INTERNAL,
+          "Expected model '"
+              + model
+              + "' to be READY in the repository index of endpoint '"
+              + endpoint
+              + "' after loading it, found no ready version",
+          null);
+    }
+    return served;
+  }
+
+  private void awaitReady(String endpoint, String model, TritonCallOptions options) {
+    long end = System.nanoTime() + readyTimeout.toNanos();
+    while (!Boolean.TRUE.equals(
+        await(client.modelReady(model, "", options), "check model '" + model + "'", endpoint))) {
+      pause(end, "model '" + model + "' to become ready", endpoint);
+    }
+  }
+
+  private boolean unloading(String endpoint, String model, TritonCallOptions options) {
+    List<RepositoryIndexResponse.ModelIndex> index =
+        await(client.repositoryIndex("", false, options), "list models", endpoint);
+    return index.stream()
+        .anyMatch(m -> m.getName().equals(model) && m.getState().equals("UNLOADING"));
+  }
+
+  private static void pause(long end, String what, String endpoint) {
+    if (System.nanoTime() > end) {
+      throw new BackendException(
+          BackendException.Code.DEADLINE_EXCEEDED,
+          "Timed out waiting for " + what + " on endpoint '" + endpoint + "'",
+          null);
+    }
+    try {
+      Thread.sleep(5);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BackendException(
+          BackendException.Code.UNAVAILABLE,
+          "Interrupted while waiting for " + what + " on endpoint '" + endpoint + "'",
+          e);
+    }
+  }
+
+  private <T> T await(CompletableFuture<T> future, String what, String endpoint) {
+    try {
+      return future.get(loadDeadline.toNanos() * 2, TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      future.cancel(false);
+      throw new BackendException(
+          BackendException.Code.UNAVAILABLE,
+          "Interrupted while trying to " + what + " on endpoint '" + endpoint + "'",
+          e);
+    } catch (TimeoutException e) {
+      future.cancel(false);
+      throw new BackendException(
+          BackendException.Code.DEADLINE_EXCEEDED,
+          "Timed out trying to " + what + " on endpoint '" + endpoint + "'",
+          e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof BackendException backend) {
+        throw new BackendException(
+            backend.code(),
+            "Failed to " + what + " on endpoint '" + endpoint + "': " + backend.getMessage(),
+            backend);
+      }
+      throw new BackendException(
+          BackendException.Code.INTERNAL,
+          "Failed to " + what + " on endpoint '" + endpoint + "': " + cause,
+          cause);
+    }
+  }
+
+  private static void deleteQuietly(Path root) {
+    try (Stream<Path> walk = Files.walk(root)) {
+      List<Path> paths = new ArrayList<>(walk.sorted(Comparator.reverseOrder()).toList());
+      for (Path path : paths) {
+        Files.deleteIfExists(path);
+      }
+    } catch (IOException | UncheckedIOException e) {
+      // best effort: a leftover temporary directory is harmless
+    }
+  }
+
+  /** Returns the models, transport and limits. */
+  @Override
+  public String toString() {
+    return "TritonWeightPublisher "
+        + models
+        + " endpoints="
+        + client.endpointNames()
+        + " maxMessageBytes="
+        + maxMessageBytes
+        + " sharedRepository="
+        + sharedRepository.map(Path::toString).orElse("none")
+        + " unloadFirst="
+        + unloadFirst;
+  }
+
+  /**
+   * Builds a {@link TritonWeightPublisher}. Required: the client and the decoder architecture
+   * (arguments of {@link TritonWeightPublisher#builder}).
+   */
+  public static final class Builder {
+    private final TritonClient client;
+    private final DecoderConfig decoder;
+    private TensorProfile profile = TensorProfile.trtLlm();
+    private final Map<PolicyRole, String> models = new EnumMap<>(PolicyRole.class);
+    private OptionalInt eosTokenId = OptionalInt.empty();
+    private OptionalInt padTokenId = OptionalInt.empty();
+    private boolean decoupled;
+    private int maxBatchSize = 64;
+    private long maxMessageBytes = 64L << 20;
+    private Optional<Path> sharedRepository = Optional.empty();
+    private boolean unloadFirst;
+    private Duration loadDeadline = Duration.ofMinutes(2);
+    private Duration readyTimeout = Duration.ofMinutes(2);
+
+    private Builder(TritonClient client, DecoderConfig decoder) {
+      this.client = Objects.requireNonNull(client, "client");
+      this.decoder = Objects.requireNonNull(decoder, "decoder");
+      for (PolicyRole role : PolicyRole.values()) {
+        models.put(role, "jbond-" + role.label());
+      }
+    }
+
+    /**
+     * Sets the Triton model of a role. Default {@code "jbond-" + role.label()}.
+     *
+     * @param role the role
+     * @param model the model name, non-empty
+     * @return this builder
+     */
+    public Builder optModelName(PolicyRole role, String model) {
+      Objects.requireNonNull(role, "role");
+      if (Objects.requireNonNull(model, "model").isEmpty()) {
+        throw new IllegalArgumentException(
+            "Expected a non-empty model name for role '" + role.label() + "'");
+      }
+      models.put(role, model);
+      return this;
+    }
+
+    /**
+     * Sets the tensor profile of the published configuration. Default {@link
+     * TensorProfile#trtLlm()}.
+     *
+     * @param profile the profile
+     * @return this builder
+     */
+    public Builder optProfile(TensorProfile profile) {
+      this.profile = Objects.requireNonNull(profile, "profile");
+      return this;
+    }
+
+    /**
+     * Sets the special tokens recorded in the published model directory. Default none.
+     *
+     * @param eosTokenId the EOS id, when known
+     * @param padTokenId the pad id, when known
+     * @return this builder
+     */
+    public Builder optSpecialTokens(OptionalInt eosTokenId, OptionalInt padTokenId) {
+      this.eosTokenId = Objects.requireNonNull(eosTokenId, "eosTokenId");
+      this.padTokenId = Objects.requireNonNull(padTokenId, "padTokenId");
+      return this;
+    }
+
+    /**
+     * Sets whether the published configuration is decoupled. Default false.
+     *
+     * @param decoupled whether the model answers over ModelStreamInfer only
+     * @return this builder
+     */
+    public Builder optDecoupled(boolean decoupled) {
+      this.decoupled = decoupled;
+      return this;
+    }
+
+    /**
+     * Sets {@code max_batch_size} of the published configuration. Default 64.
+     *
+     * @param size the largest batch per request, {@code >= 1}
+     * @return this builder
+     */
+    public Builder optMaxBatchSize(int size) {
+      if (size < 1) {
+        throw new IllegalArgumentException("Expected max_batch_size >= 1, found " + size);
+      }
+      this.maxBatchSize = size;
+      return this;
+    }
+
+    /**
+     * Sets the largest total size of files sent as {@code file:} overrides in one
+     * RepositoryModelLoad. Default 64 MiB.
+     *
+     * @param bytes the limit, {@code >= 0} (0: never send files)
+     * @return this builder
+     */
+    public Builder optMaxMessageBytes(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("Expected maxMessageBytes >= 0, found " + bytes);
+      }
+      this.maxMessageBytes = bytes;
+      return this;
+    }
+
+    /**
+     * Sets a model repository the servers read, for models too large for one message. Default none.
+     *
+     * @param repository the repository root, as this process sees it
+     * @return this builder
+     */
+    public Builder optSharedRepository(Path repository) {
+      this.sharedRepository = Optional.of(Objects.requireNonNull(repository, "repository"));
+      return this;
+    }
+
+    /**
+     * Sets whether to unload the model before loading the new version. Default false (hot swap).
+     *
+     * @param unloadFirst whether to unload first
+     * @return this builder
+     */
+    public Builder optUnloadFirst(boolean unloadFirst) {
+      this.unloadFirst = unloadFirst;
+      return this;
+    }
+
+    /**
+     * Sets the deadline of each repository call, and how long to wait for readiness. Default 2
+     * minutes each.
+     *
+     * @param loadDeadline the deadline of each load, unload or index call, {@code > 0}
+     * @param readyTimeout how long to wait for ModelReady or the end of UNLOADING, {@code > 0}
+     * @return this builder
+     */
+    public Builder optTimeouts(Duration loadDeadline, Duration readyTimeout) {
+      for (Duration d : List.of(loadDeadline, readyTimeout)) {
+        if (d.isNegative() || d.isZero()) {
+          throw new IllegalArgumentException("Expected timeouts > 0, found " + d);
+        }
+      }
+      this.loadDeadline = loadDeadline;
+      this.readyTimeout = readyTimeout;
+      return this;
+    }
+
+    /**
+     * Returns the publisher.
+     *
+     * @return the publisher; closing it leaves the client open
+     */
+    public TritonWeightPublisher build() {
+      return new TritonWeightPublisher(this);
+    }
+  }
+}
