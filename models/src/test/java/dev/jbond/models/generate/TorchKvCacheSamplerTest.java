@@ -1,6 +1,7 @@
 package dev.jbond.models.generate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jbond.Prompt;
@@ -114,6 +115,21 @@ class TorchKvCacheSamplerTest {
 
     List<SampledSequence> samples = sampler.sample(List.of(first, second), 3, config, 5);
 
+    // the first token against torch's own prefill logits (reference call 0, slot 3 of each row)
+    Map<String, Object> json =
+        Json.parseObject(
+            new String(bytes("gpt2_tiny_decode_reference.json"), StandardCharsets.UTF_8));
+    List<?> prefill = (List<?>) ((Map<?, ?>) ((List<?>) json.get("calls")).get(0)).get("logits");
+    double firstMax = 0;
+    for (SampledSequence s : samples) {
+      int row = s.prompt().id().equals("r0") ? 0 : 1;
+      double[] torch = new double[VOCAB];
+      for (int v = 0; v < VOCAB; v++) {
+        torch[v] = ((Number) prefill.get((row * 4 + 3) * VOCAB + v)).doubleValue();
+      }
+      double expected = GenerateFixtures.logSoftmax(torch)[s.completion().get(0)];
+      firstMax = Math.max(firstMax, Math.abs(s.modelLogProbs().get(0) - expected));
+    }
     double max = 0;
     for (SampledSequence s : samples) {
       double[][] logits = fullLogits(s);
@@ -122,7 +138,21 @@ class TorchKvCacheSamplerTest {
         max = Math.max(max, Math.abs(s.modelLogProbs().get(k) - expected));
       }
     }
+    System.out.println(
+        "torch decode graph sampler: first token vs torch "
+            + firstMax
+            + ", all vs full graph "
+            + max);
+    assertTrue(firstMax < 1e-4, "first-token log-probs differ from torch's by " + firstMax);
     assertTrue(max < 1e-4, "log-probs differ from the full graph's by " + max);
+  }
+
+  @Test
+  void forDecodeGraph_fullSequenceGraph_rejected() {
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> KvCacheSampler.forDecodeGraph(full, CONTEXT, 8));
+    assertTrue(e.getMessage().contains("past_key_values.0.key"), e.getMessage());
   }
 
   @Test
