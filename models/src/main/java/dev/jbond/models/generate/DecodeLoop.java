@@ -5,7 +5,6 @@ import dev.jbond.LogProbs;
 import dev.jbond.Prompt;
 import dev.jbond.TokenSequence;
 import dev.jbond.internal.Checks;
-import dev.jbond.models.decoder.DecoderConfig;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -55,7 +54,7 @@ final class DecodeLoop {
 
   /** Checks a request against the decoder; the messages name the offending prompt. */
   static void checkRequest(
-      List<Prompt> prompts, int samplesPerPrompt, SamplingConfig config, DecoderConfig decoder) {
+      List<Prompt> prompts, int samplesPerPrompt, SamplingConfig config, DecodeGraphSpec decoder) {
     Objects.requireNonNull(prompts, "prompts");
     Objects.requireNonNull(config, "config");
     Checks.checkNotEmpty(prompts, "prompt");
@@ -83,7 +82,7 @@ final class DecodeLoop {
       int samplesPerPrompt,
       SamplingConfig config,
       long seed,
-      DecoderConfig decoder,
+      DecodeGraphSpec decoder,
       int maxBatchRows,
       String modelName,
       EngineFactory engines) {
@@ -116,7 +115,7 @@ final class DecodeLoop {
       List<Prompt> prompts,
       long[] sequenceSeeds,
       SamplingConfig config,
-      DecoderConfig decoder,
+      DecodeGraphSpec decoder,
       int maxBatchRows,
       String modelName,
       EngineFactory engines) {

@@ -82,7 +82,7 @@ public final class FullSequenceSampler implements SequenceSampler {
         samplesPerPrompt,
         config,
         seed,
-        this.config,
+        DecodeGraphSpec.of(this.config),
         maxBatchRows,
         session.modelName(),
         RecomputeEngine::new);

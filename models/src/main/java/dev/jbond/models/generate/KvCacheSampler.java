@@ -23,9 +23,11 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * Samples from a decoder's KV-cache decode graph ({@link DecoderBuilder#decodeGraph}): one call
- * over the whole batch of prompts, then one call per generated token that feeds only the new token
- * and reuses the cached keys and values.
+ * Samples from a decoder's KV-cache decode graph ({@link DecoderBuilder#decodeGraph}, or any graph
+ * in {@link DecodeGraphSpec}'s contract, such as a GPT-2-style decoder exported from torch with
+ * past key/values under Hugging Face-like names, see {@link #forDecodeGraph}): one call over the
+ * whole batch of prompts, then one call per generated token that feeds only the new token and
+ * reuses the cached keys and values.
  *
  * <p>Per batch of {@code B} rows with longest prompt {@code P}:
  *
@@ -56,6 +58,7 @@ public final class KvCacheSampler implements SequenceSampler {
   public static final int DEFAULT_MAX_BATCH_ROWS = 64;
 
   private final OrtModelSession session;
+  private final DecodeGraphSpec spec;
   private final DecoderConfig config;
   private final int maxBatchRows;
   private final Set<String> presentNames;
@@ -84,8 +87,51 @@ public final class KvCacheSampler implements SequenceSampler {
    * @throws IllegalStateException when the session is closed
    */
   public KvCacheSampler(OrtModelSession decodeSession, DecoderConfig config, int maxBatchRows) {
+    this(
+        decodeSession,
+        DecodeGraphSpec.of(config),
+        Objects.requireNonNull(config, "config"),
+        maxBatchRows);
+  }
+
+  /**
+   * Creates a sampler over any decode graph in {@link DecodeGraphSpec}'s contract, such as a
+   * GPT-2-style decoder exported from torch with past key/values, its sizes read from the graph
+   * ({@link DecodeGraphSpec#read}).
+   *
+   * @param decodeSession a session over the decode graph; not closed by the sampler
+   * @param contextLength the longest sequence (prompt plus completion) the model takes
+   * @param maxBatchRows the largest number of rows decoded together, {@code >= 1}
+   * @return the sampler
+   * @throws IllegalArgumentException when {@code maxBatchRows < 1} or {@code contextLength < 1}, or
+   *     the session's inputs and outputs are not those of a decode graph
+   * @throws IllegalStateException when the session is closed
+   */
+  public static KvCacheSampler forDecodeGraph(
+      OrtModelSession decodeSession, int contextLength, int maxBatchRows) {
+    return new KvCacheSampler(
+        decodeSession, DecodeGraphSpec.read(decodeSession, contextLength), maxBatchRows);
+  }
+
+  /**
+   * Creates a sampler over a decode graph of the given sizes.
+   *
+   * @param decodeSession a session over the decode graph; not closed by the sampler
+   * @param spec the graph's sizes
+   * @param maxBatchRows the largest number of rows decoded together, {@code >= 1}
+   * @throws IllegalArgumentException when {@code maxBatchRows < 1}, or the session's inputs,
+   *     outputs or vocabulary do not match {@code spec}
+   * @throws IllegalStateException when the session is closed
+   */
+  public KvCacheSampler(OrtModelSession decodeSession, DecodeGraphSpec spec, int maxBatchRows) {
+    this(decodeSession, spec, null, maxBatchRows);
+  }
+
+  private KvCacheSampler(
+      OrtModelSession decodeSession, DecodeGraphSpec spec, DecoderConfig config, int maxBatchRows) {
     this.session = Objects.requireNonNull(decodeSession, "decodeSession");
-    this.config = Objects.requireNonNull(config, "config");
+    this.spec = Objects.requireNonNull(spec, "spec");
+    this.config = config;
     this.maxBatchRows = Checks.checkAtLeast(maxBatchRows, 1, "maxBatchRows");
     List<String> inputs =
         OrtCalls.withCache(
@@ -93,11 +139,10 @@ public final class KvCacheSampler implements SequenceSampler {
                 DecoderBuilder.INPUT_IDS,
                 DecoderBuilder.ATTENTION_MASK,
                 DecoderBuilder.POSITION_IDS),
-            config.layers(),
+            spec.layers(),
             true);
-    List<String> outputs =
-        OrtCalls.withCache(List.of(DecoderBuilder.LOGITS), config.layers(), false);
-    OrtCalls.checkSession(session, "decode graph", inputs, outputs, config.vocabSize());
+    List<String> outputs = OrtCalls.withCache(List.of(DecoderBuilder.LOGITS), spec.layers(), false);
+    OrtCalls.checkSession(session, "decode graph", inputs, outputs, spec.vocabSize());
     this.presentNames = new LinkedHashSet<>(outputs.subList(1, outputs.size()));
   }
 
@@ -109,7 +154,7 @@ public final class KvCacheSampler implements SequenceSampler {
         samplesPerPrompt,
         config,
         seed,
-        this.config,
+        spec,
         maxBatchRows,
         session.modelName(),
         CacheEngine::new);
@@ -136,18 +181,28 @@ public final class KvCacheSampler implements SequenceSampler {
   public List<SampledSequence> sampleSeeded(
       List<Prompt> prompts, long[] sequenceSeeds, SamplingConfig config) {
     return DecodeLoop.runSeeded(
-        prompts,
-        sequenceSeeds,
-        config,
-        this.config,
-        maxBatchRows,
-        session.modelName(),
-        CacheEngine::new);
+        prompts, sequenceSeeds, config, spec, maxBatchRows, session.modelName(), CacheEngine::new);
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>For a sampler built from a decode graph's sizes alone ({@link #forDecodeGraph}, {@link
+   * #KvCacheSampler(OrtModelSession, DecodeGraphSpec, int)}) this is {@link
+   * DecodeGraphSpec#toDecoderConfig()}: only its sizes describe the model.
+   */
   @Override
   public DecoderConfig decoderConfig() {
-    return config;
+    return config != null ? config : spec.toDecoderConfig();
+  }
+
+  /**
+   * Returns the sizes of the decode graph this sampler runs.
+   *
+   * @return the spec
+   */
+  public DecodeGraphSpec graphSpec() {
+    return spec;
   }
 
   /** Returns the model name and the batch limit. */
@@ -162,7 +217,7 @@ public final class KvCacheSampler implements SequenceSampler {
     private final OrtSession raw = session.unwrap();
     private final int rows;
     private final int longest;
-    private final int vocab = config.vocabSize();
+    private final int vocab = spec.vocabSize();
     private final long padToken;
     private final long[][] mask;
     private final int[] nextPosition;
@@ -204,9 +259,9 @@ public final class KvCacheSampler implements SequenceSampler {
       try {
         Map<String, OnnxTensorLike> feed = inputs(created, longest);
         OnnxTensor empty =
-            OrtCalls.emptyFloats(environment, rows, config.heads(), 0, config.headWidth());
+            OrtCalls.emptyFloats(environment, rows, spec.heads(), 0, spec.headWidth());
         created.add(empty);
-        for (int i = 0; i < config.layers(); i++) {
+        for (int i = 0; i < spec.layers(); i++) {
           feed.put(DecoderBuilder.pastKey(i), empty);
           feed.put(DecoderBuilder.pastValue(i), empty);
         }
@@ -231,7 +286,7 @@ public final class KvCacheSampler implements SequenceSampler {
       List<OnnxTensor> created = new ArrayList<>();
       try {
         Map<String, OnnxTensorLike> feed = inputs(created, 1);
-        for (int i = 0; i < config.layers(); i++) {
+        for (int i = 0; i < spec.layers(); i++) {
           feed.put(DecoderBuilder.pastKey(i), present(DecoderBuilder.presentKey(i)));
           feed.put(DecoderBuilder.pastValue(i), present(DecoderBuilder.presentValue(i)));
         }
