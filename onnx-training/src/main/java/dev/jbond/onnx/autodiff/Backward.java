@@ -112,11 +112,16 @@ final class Backward {
 
   /** Zeros shaped like {@code v}. */
   Value zerosLike(Value v) {
+    return zeros(shape(v), v);
+  }
+
+  /** Zeros of shape {@code shape} (an int64 shape value) and of {@code like}'s float type. */
+  Value zeros(Value shape, Value like) {
     Tensor fill =
-        type(v) == ElementType.DOUBLE
+        type(like) == ElementType.DOUBLE
             ? Tensor.doubles(new long[] {1}, 0.0)
             : Tensor.floats(new long[] {1}, 0f);
-    return ops.constantOfShape(shape(v), fill);
+    return ops.constantOfShape(shape, fill);
   }
 
   /** {@code Slice(x, starts, ends[, axes[, steps]])}; trailing nulls are omitted. */

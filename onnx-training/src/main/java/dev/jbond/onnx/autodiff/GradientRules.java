@@ -4,7 +4,6 @@ import dev.jbond.onnx.graph.ElementType;
 import dev.jbond.onnx.graph.Graph;
 import dev.jbond.onnx.graph.Node;
 import dev.jbond.onnx.graph.Ops;
-import dev.jbond.onnx.graph.Tensor;
 import dev.jbond.onnx.graph.Value;
 import java.util.ArrayList;
 import java.util.List;
@@ -535,11 +534,7 @@ final class GradientRules {
       java.util.Arrays.fill(bshape, 1);
       bshape[axis] = -1;
       Value index = o.expand(o.reshape(positions, b.longs(bshape)), o.shape(g));
-      Tensor zero =
-          b.type(x) == ElementType.DOUBLE
-              ? Tensor.doubles(new long[] {1}, 0.0)
-              : Tensor.floats(new long[] {1}, 0f);
-      Value zeros = o.constantOfShape(inShape, zero);
+      Value zeros = b.zeros(inShape, x);
       g = b.graph().node("ScatterElements").inputs(zeros, index, g).intAttr("axis", axis).output();
     }
     b.accumulate(x, g);
@@ -597,11 +592,7 @@ final class GradientRules {
   }
 
   private static Value scatterAdd(Backward b, Value like, Value shape, Value idx, Value updates) {
-    Tensor zero =
-        b.type(like) == ElementType.DOUBLE
-            ? Tensor.doubles(new long[] {1}, 0.0)
-            : Tensor.floats(new long[] {1}, 0f);
-    Value zeros = b.ops().constantOfShape(shape, zero);
+    Value zeros = b.zeros(shape, like);
     return b.graph()
         .node("ScatterND")
         .inputs(zeros, b.ops().unsqueeze(idx, -1), updates)
