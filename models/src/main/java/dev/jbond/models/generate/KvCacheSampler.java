@@ -205,6 +205,16 @@ public final class KvCacheSampler implements SequenceSampler {
     return spec;
   }
 
+  /** The decode session, for {@link InflightDecoder}. */
+  OrtModelSession session() {
+    return session;
+  }
+
+  /** The names of the {@code present.*} outputs, in layer order (key, value). */
+  Set<String> presentNames() {
+    return presentNames;
+  }
+
   /** Returns the model name and the batch limit. */
   @Override
   public String toString() {
