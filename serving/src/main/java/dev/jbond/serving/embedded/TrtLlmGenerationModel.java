@@ -4,6 +4,7 @@ import dev.jbond.BackendException;
 import dev.jbond.Prompt;
 import dev.jbond.TokenSequence;
 import dev.jbond.models.decoder.ModelDirectory;
+import dev.jbond.models.generate.InflightDecoder;
 import dev.jbond.models.generate.KvCacheSampler;
 import dev.jbond.models.generate.SampledSequence;
 import dev.jbond.models.generate.SamplingConfig;
@@ -20,9 +21,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -55,14 +54,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * response per row (with {@code batch_index [1, 1]} when {@code B > 1}), the last flagged final, as
  * TensorRT-LLM does in decoupled non-streaming mode.
  *
- * <p><b>Step-level batching.</b> Rows of concurrent requests are queued; each of {@link
- * Settings#batchThreads()} threads takes the first waiting row and collects more until none arrives
+ * <p><b>Step-level (in-flight) batching</b>, as TensorRT-LLM's in-flight batcher: rows of
+ * concurrent requests are queued; each of {@link Settings#batchThreads()} threads drives an {@link
+ * InflightDecoder}. When idle, it takes the first waiting row and collects more until none arrives
  * for {@link Settings#batchWindow()} (at most 20 windows in all, at most {@link
- * Settings#maxBatchRows()} rows; so a burst of requests sent together decodes together), and
- * decodes rows with equal sampling settings together in one {@link KvCacheSampler#sampleSeeded}
- * batch. Seeds are per row, so each row's tokens equal those of decoding it alone (up to
- * floating-point rounding of a different batch shape). Rows of cancelled requests are dropped
- * before decoding.
+ * Settings#maxBatchRows()} rows; so a burst of requests sent together starts together); while it
+ * decodes, rows that arrive join the running batch before the next step (as many as it has room
+ * for), and each row is answered as soon as it stops, without waiting for the others. Rows with
+ * different sampling settings share a batch. Seeds are per row, so each row's tokens equal those of
+ * decoding it alone (up to floating-point rounding of a different batch shape). Rows of cancelled
+ * requests are dropped before they join and between steps.
  *
  * <p>Lifecycle: {@link #factory} gives the {@link GenerationModelFactory} for {@link
  * EmbeddedTritonServer.Builder#optGenerationModelFactory}; each loaded version owns one ONNX
@@ -246,10 +247,11 @@ public final class TrtLlmGenerationModel implements GenerationModel {
   }
 
   /**
-   * Returns how many batches this model has decoded so far (a metric of step-level batching:
-   * requests per batch = requests / batches).
+   * Returns how many groups of rows this model has admitted into its decode batches so far, each
+   * with one prefill call (a metric of batching: rows per admission = rows / admissions; a burst
+   * that starts together is one admission).
    *
-   * @return the batch count
+   * @return the admission count
    */
   public int batchCount() {
     return batches.get();
@@ -511,60 +513,75 @@ public final class TrtLlmGenerationModel implements GenerationModel {
     return values.length > 0 && values[0];
   }
 
-  /** Takes rows off the queue and decodes them in batches until the model closes. */
+  /**
+   * Decodes rows with in-flight batching until the model closes: when idle, waits for a row and
+   * collects a burst; while decoding, admits the rows that arrived (as many as the batch has room
+   * for) before each step, and answers rows as they stop.
+   */
   private void batchLoop() {
-    long window = settings.batchWindow().toNanos();
-    while (!closed.get()) {
-      List<Row> rows = new ArrayList<>();
-      try {
-        Row first = queue.take();
-        rows.add(first);
-        int wanted = Math.min(first.pending.burst, settings.maxBatchRows());
-        long cap = System.nanoTime() + MAX_WINDOWS * Math.max(window, MIN_BURST_WAIT_NANOS);
-        while (rows.size() < settings.maxBatchRows()) {
-          long untilCap = cap - System.nanoTime();
-          long left = rows.size() < wanted ? untilCap : Math.min(window, untilCap);
-          Row next = left > 0 ? queue.poll(left, TimeUnit.NANOSECONDS) : queue.poll();
-          if (next == null) {
-            break;
+    try (InflightDecoder<Row> decoder = new InflightDecoder<>(sampler, settings.maxBatchRows())) {
+      while (!closed.get()) {
+        List<Row> arrived = new ArrayList<>();
+        try {
+          if (decoder.isIdle()) {
+            collect(arrived);
+          } else {
+            queue.drainTo(arrived, decoder.freeRows());
           }
-          rows.add(next);
-          wanted = Math.max(wanted, Math.min(next.pending.burst, settings.maxBatchRows()));
+        } catch (InterruptedException e) {
+          arrived.forEach(r -> r.pending.fail(closedError()));
+          break;
         }
-      } catch (InterruptedException e) {
-        rows.forEach(r -> r.pending.fail(closedError()));
-        return;
+        decoder.remove(row -> row.pending.responder.isCancelled());
+        List<InflightDecoder.Join<Row>> joins = new ArrayList<>(arrived.size());
+        for (Row row : arrived) {
+          if (!row.pending.responder.isCancelled()) {
+            joins.add(new InflightDecoder.Join<>(row, row.prompt, row.seed, row.config));
+          }
+        }
+        if (!joins.isEmpty()) {
+          try {
+            batches.incrementAndGet();
+            deliver(decoder.admit(joins));
+          } catch (RuntimeException e) {
+            joins.forEach(j -> j.tag().pending.fail(e));
+          }
+        }
+        try {
+          deliver(decoder.step());
+        } catch (RuntimeException e) {
+          decoder.clear().forEach(row -> row.pending.fail(e));
+        }
       }
-      run(rows);
+      decoder.clear().forEach(row -> row.pending.fail(closedError()));
     }
   }
 
-  private void run(List<Row> rows) {
-    Map<SamplingConfig, List<Row>> groups = new LinkedHashMap<>();
-    for (Row row : rows) {
-      if (!row.pending.responder.isCancelled()) {
-        groups.computeIfAbsent(row.config, c -> new ArrayList<>()).add(row);
+  /**
+   * Waits for a row, then collects more until none arrives for a batch window (or, for an announced
+   * burst, until it is complete), within the collection cap and the batch limit.
+   */
+  private void collect(List<Row> rows) throws InterruptedException {
+    long window = settings.batchWindow().toNanos();
+    Row first = queue.take();
+    rows.add(first);
+    int wanted = Math.min(first.pending.burst, settings.maxBatchRows());
+    long cap = System.nanoTime() + MAX_WINDOWS * Math.max(window, MIN_BURST_WAIT_NANOS);
+    while (rows.size() < settings.maxBatchRows()) {
+      long untilCap = cap - System.nanoTime();
+      long left = rows.size() < wanted ? untilCap : Math.min(window, untilCap);
+      Row next = left > 0 ? queue.poll(left, TimeUnit.NANOSECONDS) : queue.poll();
+      if (next == null) {
+        break;
       }
+      rows.add(next);
+      wanted = Math.max(wanted, Math.min(next.pending.burst, settings.maxBatchRows()));
     }
-    for (Map.Entry<SamplingConfig, List<Row>> group : groups.entrySet()) {
-      List<Row> members = group.getValue();
-      List<Prompt> prompts = new ArrayList<>(members.size());
-      long[] seeds = new long[members.size()];
-      for (int i = 0; i < members.size(); i++) {
-        prompts.add(members.get(i).prompt);
-        seeds[i] = members.get(i).seed;
-      }
-      List<SampledSequence> sampled;
-      try {
-        batches.incrementAndGet();
-        sampled = sampler.sampleSeeded(prompts, seeds, group.getKey());
-      } catch (RuntimeException e) {
-        members.forEach(r -> r.pending.fail(e));
-        continue;
-      }
-      for (int i = 0; i < members.size(); i++) {
-        members.get(i).pending.done(members.get(i).index, sampled.get(i));
-      }
+  }
+
+  private static void deliver(List<InflightDecoder.Finished<Row>> finished) {
+    for (InflightDecoder.Finished<Row> f : finished) {
+      f.tag().pending.done(f.tag().index, f.sequence());
     }
   }
 

@@ -167,6 +167,40 @@ class TrtLlmGenerationModelTest {
     }
   }
 
+  /** One row, prompt {@code [5, 6, 7]}, no end id, {@code length} new tokens, seed 9. */
+  private static GenerationRequest single(String id, int length) {
+    Map<String, TritonTensor> inputs = new LinkedHashMap<>();
+    long[] one = {1, 1};
+    inputs.put("input_ids", TritonTensor.ofInt32("input_ids", new long[] {1, 3}, 5, 6, 7));
+    inputs.put("input_lengths", TritonTensor.ofInt32("input_lengths", one, 3));
+    inputs.put("request_output_len", TritonTensor.ofInt32("request_output_len", one, length));
+    inputs.put("seed", TritonTensor.ofUint64("seed", one, 9));
+    return new GenerationRequest(
+        "gen", 1, id, inputs, Map.of(), List.of(), Optional.empty(), false);
+  }
+
+  @Test
+  void generate_shortRequestBehindALongOne_joinsTheRunningBatchAndIsAnsweredFirst()
+      throws Exception {
+    List<String> answered = new CopyOnWriteArrayList<>();
+    try (TrtLlmGenerationModel model =
+        TrtLlmGenerationModel.open("inflight", version, settings(Duration.ZERO))) {
+      Recorder alone = new Recorder();
+      model.generate(single("alone", 2), alone);
+      int[] expected = alone.last().get("output_ids").toInts();
+      Recorder longOne = new Recorder();
+      Recorder shortOne = new Recorder();
+      longOne.done.thenRun(() -> answered.add("long"));
+      shortOne.done.thenRun(() -> answered.add("short"));
+      model.generate(single("long", 29), longOne);
+      model.generate(single("short", 2), shortOne);
+      assertArrayEquals(expected, shortOne.last().get("output_ids").toInts());
+      assertEquals(3 + 29, longOne.last().get("output_ids").toInts().length);
+      // a batch that ran to its end before taking new rows would answer "long" first
+      assertEquals(List.of("short", "long"), answered);
+    }
+  }
+
   private static GenerationRequest withBurst(GenerationRequest request, InferParameter burst) {
     return new GenerationRequest(
         request.model(),
