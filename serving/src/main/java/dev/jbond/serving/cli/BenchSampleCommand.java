@@ -83,7 +83,7 @@ public final class BenchSampleCommand implements Callable<Integer> {
   int threads = 2;
 
   @Option(names = "--rounds", description = "Timed calls per path (default: ${DEFAULT-VALUE}).")
-  int rounds = 8;
+  int rounds = 15;
 
   @Option(names = "--warmup", description = "Untimed calls first (default: ${DEFAULT-VALUE}).")
   int warmup = 3;
@@ -160,15 +160,6 @@ public final class BenchSampleCommand implements Callable<Integer> {
     int candidates = prompts * samples;
 
     Map<String, Object> direct;
-    try (DirectSampler sampler =
-        DirectSampler.builder(
-                ModelDirectory.read(repo.resolve("jbond-policy").resolve("1")), sampling)
-            .optSessionConfig(session)
-            .optMaxBatchRows(Math.max(candidates, 1))
-            .build()) {
-      direct = timeCalls(() -> sampler.sample(workload, samples, PolicyRole.POLICY, 5), candidates);
-    }
-
     Map<String, Object> grpc;
     Map<String, Object> stream;
     Map<String, Object> one;
@@ -188,7 +179,13 @@ public final class BenchSampleCommand implements Callable<Integer> {
           models.put(config.getName(), model);
           return model;
         };
-    try (EmbeddedTritonServer server =
+    try (DirectSampler directSampler =
+            DirectSampler.builder(
+                    ModelDirectory.read(repo.resolve("jbond-policy").resolve("1")), sampling)
+                .optSessionConfig(session)
+                .optMaxBatchRows(Math.max(candidates, 1))
+                .build();
+        EmbeddedTritonServer server =
             EmbeddedTritonServer.builder(repo)
                 .optPort(0)
                 .optSessionConfig(session)
@@ -207,7 +204,6 @@ public final class BenchSampleCommand implements Callable<Integer> {
                 .build();
         TritonSampler sampler =
             TritonSampler.builder(client, sampling).optBurstHint(burstHint).build();
-        TrtLlmGenerationModel policy = models.get("jbond-policy");
         TritonSampler streamSampler =
             TritonSampler.builder(client, sampling)
                 .optDecoupled(true)
@@ -215,18 +211,24 @@ public final class BenchSampleCommand implements Callable<Integer> {
                 .optBurstHint(burstHint)
                 .optModelName(PolicyRole.POLICY, "jbond-policy-stream")
                 .build()) {
-      stream =
-          timeCalls(
-              () -> streamSampler.sample(workload, samples, PolicyRole.POLICY, 5), candidates);
+      TrtLlmGenerationModel policy = models.get("jbond-policy");
+      List<Callable<List<Generation>>> paths =
+          List.of(
+              () -> directSampler.sample(workload, samples, PolicyRole.POLICY, 5),
+              () -> sampler.sample(workload, samples, PolicyRole.POLICY, 5),
+              () -> streamSampler.sample(workload, samples, PolicyRole.POLICY, 5));
       int before = policy.batchCount();
-      grpc = timeCalls(() -> sampler.sample(workload, samples, PolicyRole.POLICY, 5), candidates);
-      grpc.put("batches_per_call", (policy.batchCount() - before) / (double) (warmup + rounds));
+      List<Map<String, Object>> timed = timeInterleaved(paths, candidates);
+      direct = timed.get(0);
+      grpc = timed.get(1);
+      stream = timed.get(2);
+      grpc.put("admissions_per_call", (policy.batchCount() - before) / (double) (warmup + rounds));
       before = policy.batchCount();
       one = clients(sampler, 1);
-      one.put("requests_per_batch", requestsPer(one, policy.batchCount() - before));
+      one.put("requests_per_admission", requestsPer(one, policy.batchCount() - before));
       before = policy.batchCount();
       many = clients(sampler, clients);
-      many.put("requests_per_batch", requestsPer(many, policy.batchCount() - before));
+      many.put("requests_per_admission", requestsPer(many, policy.batchCount() - before));
     }
 
     double directRate = (double) direct.get("candidates_per_second");
@@ -292,12 +294,17 @@ public final class BenchSampleCommand implements Callable<Integer> {
         manyRate / oneRate);
     System.out.printf(
         Locale.ROOT,
-        "Server batches per workload call: %.2f; requests per batch: 1 client %.2f, %d clients"
-            + " %.2f%n",
-        (double) grpc.get("batches_per_call"),
-        (double) one.get("requests_per_batch"),
+        "Median over rounds of direct time / gRPC time: %.3f (stream: %.3f)%n",
+        (double) grpc.get("median_round_ratio_to_first"),
+        (double) stream.get("median_round_ratio_to_first"));
+    System.out.printf(
+        Locale.ROOT,
+        "Server admissions (prefill groups) per workload call: %.2f; requests per admission:"
+            + " 1 client %.2f, %d clients %.2f%n",
+        (double) grpc.get("admissions_per_call"),
+        (double) one.get("requests_per_admission"),
         clients,
-        (double) many.get("requests_per_batch"));
+        (double) many.get("requests_per_admission"));
     System.out.println("Wrote " + out);
     return 0;
   }
@@ -317,29 +324,52 @@ public final class BenchSampleCommand implements Callable<Integer> {
         (double) r.get("p99_ms"));
   }
 
-  /** One timed path: warm-up calls, then {@code rounds} calls of the whole workload. */
-  private Map<String, Object> timeCalls(Callable<List<Generation>> call, int candidates)
-      throws Exception {
+  /**
+   * Times the paths side by side: warm-up calls of each, then {@code rounds} rounds that call every
+   * path once, the order rotating from round to round, so that drift in the machine's load falls on
+   * all paths alike. Per path: throughput over its own calls, p50/p99 per call, and for paths after
+   * the first the median over rounds of (first path's call time / this path's call time).
+   */
+  private List<Map<String, Object>> timeInterleaved(
+      List<Callable<List<Generation>>> paths, int candidates) throws Exception {
+    int count = paths.size();
     for (int i = 0; i < warmup; i++) {
-      call.call();
+      for (Callable<List<Generation>> path : paths) {
+        path.call();
+      }
     }
-    double[] seconds = new double[rounds];
-    long tokens = 0;
-    long start = System.nanoTime();
+    double[][] seconds = new double[count][rounds];
+    long[] tokens = new long[count];
     for (int i = 0; i < rounds; i++) {
-      long t0 = System.nanoTime();
-      List<Generation> out = call.call();
-      seconds[i] = (System.nanoTime() - t0) / 1e9;
-      for (Generation g : out) {
-        tokens += g.completion().length();
-      }
-      if (out.size() != candidates) {
-        throw new IllegalStateException(
-            "Expected " + candidates + " candidates per call, found " + out.size());
+      for (int k = 0; k < count; k++) {
+        int p = (i + k) % count;
+        long t0 = System.nanoTime();
+        List<Generation> out = paths.get(p).call();
+        seconds[p][i] = (System.nanoTime() - t0) / 1e9;
+        for (Generation g : out) {
+          tokens[p] += g.completion().length();
+        }
+        if (out.size() != candidates) {
+          throw new IllegalStateException(
+              "Expected " + candidates + " candidates per call, found " + out.size());
+        }
       }
     }
-    double total = (System.nanoTime() - start) / 1e9;
-    return stats((long) rounds * candidates, tokens, total, seconds);
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (int p = 0; p < count; p++) {
+      double total = Arrays.stream(seconds[p]).sum();
+      Map<String, Object> stats = stats((long) rounds * candidates, tokens[p], total, seconds[p]);
+      if (p > 0) {
+        double[] ratios = new double[rounds];
+        for (int i = 0; i < rounds; i++) {
+          ratios[i] = seconds[0][i] / seconds[p][i];
+        }
+        Arrays.sort(ratios);
+        stats.put("median_round_ratio_to_first", percentile(ratios, 0.5));
+      }
+      out.add(stats);
+    }
+    return out;
   }
 
   /** {@code count} clients, each sending single-candidate requests one after another. */
