@@ -57,12 +57,12 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
   /**
    * The default largest batch decoded on the one-thread small-batch session ({@link
    * Builder#optSmallBatchRows}): 0, off. Measured with {@code bond bench generate} on 2 shared
-   * cores (BENCHMARKS.md, "Generation"): when nothing else competes for the cores, one and two
-   * threads decode a batch of 1 or 2 rows about equally fast (two are faster from 2-3 rows on), so
-   * the second session buys nothing there, while it always costs a second copy of the weights (+16
-   * MiB RSS for the 3.3M-parameter benchmark decoder, whose weights are 12.4 MiB). It pays off
-   * where other work competes for the cores, where one thread decodes small batches faster; turn it
-   * on there, with 2 rows as a starting point.
+   * cores (BENCHMARKS.md, "Generation"): when nothing else competes for the cores, one thread is
+   * not faster than two at 1-2 rows and slower from 3 rows on, so the second session buys nothing,
+   * while it always costs a second copy of the weights (+16 MiB RSS for the 3.3M-parameter
+   * benchmark decoder, whose weights are 12.4 MiB). Where other work competes for the cores, one
+   * thread was 1.3-1.5x faster at every batch size up to 32; turn it on there (2 rows is a
+   * reasonable threshold), or give the main session fewer threads.
    */
   public static final int DEFAULT_SMALL_BATCH_ROWS = 0;
 
