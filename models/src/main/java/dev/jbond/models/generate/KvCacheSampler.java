@@ -174,10 +174,11 @@ public final class KvCacheSampler implements SequenceSampler {
    * Returns a sampler like this one that runs every batch of at most {@code smallBatchRows} rows on
    * {@code smallBatchSession} and larger batches on this sampler's session. Meant for a second
    * session over the same decode graph opened with one intra-op thread ({@link
-   * dev.jbond.onnx.ort.SessionConfig#withIntraOpThreads}), which decodes small batches faster on a
-   * multi-core CPU; see the class description. A batch is the rows decoded together: at most {@code
-   * maxBatchRows} of a request's {@code prompts x samplesPerPrompt} rows (the last batch holds the
-   * remainder).
+   * dev.jbond.onnx.ort.SessionConfig#withIntraOpThreads}), which can decode small batches faster on
+   * a multi-core CPU, above all one shared with other work; see the class description. The caller
+   * makes sure both sessions hold the same weights: only the inputs, outputs and vocabulary are
+   * checked. A batch is the rows decoded together: at most {@code maxBatchRows} of a request's
+   * {@code prompts x samplesPerPrompt} rows (the last batch holds the remainder).
    *
    * @param smallBatchSession a session over the same decode graph; not closed by the sampler
    * @param smallBatchRows the largest batch run on {@code smallBatchSession}, {@code >= 1}
