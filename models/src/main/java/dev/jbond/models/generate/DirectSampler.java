@@ -10,6 +10,8 @@ import dev.jbond.models.decoder.DecoderConfig;
 import dev.jbond.models.decoder.DecoderWeights;
 import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.onnx.ModelLoadException;
+import dev.jbond.onnx.graph.Graph;
+import dev.jbond.onnx.ort.ExecutionProvider;
 import dev.jbond.onnx.ort.OrtModelSession;
 import dev.jbond.onnx.ort.OrtResource;
 import dev.jbond.onnx.ort.OrtSessions;
@@ -42,23 +44,49 @@ import java.util.concurrent.atomic.AtomicReference;
  * when no role serves it and no sample uses it (reference counting). {@link #close()} stops new
  * samples; running ones finish, then the last sessions close.
  *
+ * <p>Small batches on one thread ({@link Builder#optSmallBatchRows}): when the session settings
+ * give ONNX Runtime more than one intra-op thread on the CPU, every served model can also be opened
+ * a second time with one intra-op thread, and batches of at most {@code smallBatchRows} rows are
+ * decoded on that session ({@link KvCacheSampler#withSmallBatchSession}). This pays a second copy
+ * of the weights in memory (the model's parameters as floats, plus ONNX Runtime's per-session
+ * buffers) for each served model.
+ *
  * <p>Thread-safe: any number of {@link #sample} calls may run alongside a publish.
  */
 public final class DirectSampler extends OrtResource implements PolicySampler {
+  /**
+   * The default largest batch decoded on the one-thread small-batch session ({@link
+   * Builder#optSmallBatchRows}): 0, off. Measured with {@code bond bench generate} on 2 shared
+   * cores (BENCHMARKS.md, "Generation"): when nothing else competes for the cores, one thread is
+   * not faster than two at 1-2 rows and slower from 3 rows on, so the second session buys nothing,
+   * while it always costs a second copy of the weights (+16 MiB RSS for the 3.3M-parameter
+   * benchmark decoder, whose weights are 12.4 MiB). Where other work competes for the cores, one
+   * thread was 1.3-1.5x faster at every batch size up to 32; turn it on there (2 rows is a
+   * reasonable threshold), or give the main session fewer threads.
+   */
+  public static final int DEFAULT_SMALL_BATCH_ROWS = 0;
+
   private final SamplingConfig sampling;
   private final SessionConfig sessionConfig;
   private final int maxBatchRows;
+  private final int smallBatchRows;
   private final Map<PolicyRole, String> names;
   private final Map<PolicyRole, AtomicReference<Slot>> slots = new EnumMap<>(PolicyRole.class);
   private final Object publishLock = new Object();
 
-  private DirectSampler(Builder builder, OrtModelSession initial) {
+  private DirectSampler(Builder builder, Sessions initial) {
     this.sampling = builder.sampling;
     this.sessionConfig = builder.sessionConfig;
     this.maxBatchRows = builder.maxBatchRows;
+    this.smallBatchRows = builder.smallBatchRows;
     this.names = new EnumMap<>(builder.names);
     Served shared =
-        new Served(initial, builder.directory.config(), maxBatchRows, PolicyRole.values().length);
+        new Served(
+            initial,
+            builder.directory.config(),
+            maxBatchRows,
+            smallBatchRows,
+            PolicyRole.values().length);
     for (PolicyRole role : PolicyRole.values()) {
       slots.put(
           role, new AtomicReference<>(new Slot(shared, new ModelVersion(names.get(role), 0))));
@@ -147,8 +175,12 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
     Objects.requireNonNull(directory, "directory");
     synchronized (publishLock) {
       checkVersion(role, version);
-      OrtModelSession session = OrtSessions.open(directory.decodeGraph(), sessionConfig);
-      return swap(role, session, directory.config(), version);
+      Sessions sessions =
+          Sessions.open(
+              config -> OrtSessions.open(directory.decodeGraph(), config),
+              sessionConfig,
+              smallBatchRows);
+      return swap(role, sessions, directory.config(), version);
     }
   }
 
@@ -168,9 +200,10 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
     Objects.requireNonNull(weights, "weights");
     synchronized (publishLock) {
       checkVersion(role, version);
-      OrtModelSession session =
-          OrtSessions.open(DecoderBuilder.decodeGraph(weights), sessionConfig);
-      return swap(role, session, weights.config(), version);
+      Graph graph = DecoderBuilder.decodeGraph(weights);
+      Sessions sessions =
+          Sessions.open(config -> OrtSessions.open(graph, config), sessionConfig, smallBatchRows);
+      return swap(role, sessions, weights.config(), version);
     }
   }
 
@@ -197,7 +230,12 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
 
   /** Returns the session of a role's current model, for tests of the lifecycle. */
   OrtModelSession session(PolicyRole role) {
-    return current(role).served.session;
+    return current(role).served.sessions.main;
+  }
+
+  /** Returns the small-batch session of a role's current model, or null; for tests. */
+  OrtModelSession smallBatchSession(PolicyRole role) {
+    return current(role).served.sessions.small;
   }
 
   /** Takes a reference to a role's current model; the caller releases it. */
@@ -229,18 +267,18 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
         version);
   }
 
-  /** Serves {@code session} for {@code role}; called under the publish lock. */
+  /** Serves {@code sessions} for {@code role}; called under the publish lock. */
   private ModelVersion swap(
-      PolicyRole role, OrtModelSession session, DecoderConfig config, long version) {
+      PolicyRole role, Sessions sessions, DecoderConfig config, long version) {
     Slot next;
     try {
       Checks.checkState(!isClosed(), "%s is closed", getClass().getSimpleName());
       next =
           new Slot(
-              new Served(session, config, maxBatchRows, 1),
+              new Served(sessions, config, maxBatchRows, smallBatchRows, 1),
               new ModelVersion(names.get(role), version));
     } catch (RuntimeException e) {
-      session.close();
+      sessions.close();
       throw e;
     }
     Slot old = slots.get(role).getAndSet(next);
@@ -260,7 +298,7 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
     }
   }
 
-  /** Returns the sampling settings, the batch limit and the served versions. */
+  /** Returns the sampling settings, the batch limits and the served versions. */
   @Override
   public String toString() {
     Map<PolicyRole, Object> versions = new EnumMap<>(PolicyRole.class);
@@ -269,7 +307,14 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
           Slot s = slot.get();
           versions.put(role, s == null ? "closed" : s.version);
         });
-    return "DirectSampler " + versions + " maxBatchRows=" + maxBatchRows + " " + sampling;
+    return "DirectSampler "
+        + versions
+        + " maxBatchRows="
+        + maxBatchRows
+        + " smallBatchRows="
+        + smallBatchRows
+        + " "
+        + sampling;
   }
 
   /** A role's served model: the shared session and the version it serves for this role. */
@@ -288,18 +333,94 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
     }
   }
 
+  /** Opens a decode graph with the given session settings. */
+  @FunctionalInterface
+  private interface Opener<E extends Exception> {
+    OrtModelSession open(SessionConfig config) throws E;
+  }
+
   /**
-   * A decode session and its sampler, reference-counted: one reference per role that serves it and
-   * per running sample; the last release closes the session.
+   * One model's decode sessions: the main one, and the one-thread small-batch one (null when not
+   * used). Closing closes both.
+   */
+  static final class Sessions {
+    final OrtModelSession main;
+    final OrtModelSession small;
+
+    private Sessions(OrtModelSession main, OrtModelSession small) {
+      this.main = main;
+      this.small = small;
+    }
+
+    /**
+     * Opens the main session with {@code config} and, when {@link #usesSmallBatchSession} holds, a
+     * second one with one intra-op thread; on failure closes what it opened.
+     */
+    static <E extends Exception> Sessions open(
+        Opener<E> opener, SessionConfig config, int smallBatchRows) throws E {
+      OrtModelSession main = opener.open(config);
+      if (!usesSmallBatchSession(config, smallBatchRows)) {
+        return new Sessions(main, null);
+      }
+      boolean opened = false;
+      try {
+        Sessions sessions = new Sessions(main, opener.open(config.withIntraOpThreads(1)));
+        opened = true;
+        return sessions;
+      } finally {
+        if (!opened) {
+          main.close();
+        }
+      }
+    }
+
+    void close() {
+      main.close();
+      if (small != null) {
+        small.close();
+      }
+    }
+  }
+
+  /**
+   * Whether a second, one-thread session is opened for batches of at most {@code smallBatchRows}
+   * rows: when {@code smallBatchRows > 0} and {@code config} runs on the CPU with more than one
+   * intra-op thread (a count {@code > 1}, or 0, ONNX Runtime's choice of one thread per physical
+   * core, on a machine with more than one available processor).
+   *
+   * @param config the settings of the main session
+   * @param smallBatchRows the small-batch threshold, 0 = off
+   * @return true when the small-batch session is opened
+   */
+  static boolean usesSmallBatchSession(SessionConfig config, int smallBatchRows) {
+    if (smallBatchRows == 0 || config.executionProvider() != ExecutionProvider.CPU) {
+      return false;
+    }
+    int threads = config.intraOpThreads();
+    return threads > 1 || (threads == 0 && Runtime.getRuntime().availableProcessors() > 1);
+  }
+
+  /**
+   * A model's decode sessions and their sampler, reference-counted: one reference per role that
+   * serves it and per running sample; the last release closes the sessions.
    */
   static final class Served {
-    final OrtModelSession session;
+    final Sessions sessions;
     final KvCacheSampler sampler;
     private final AtomicInteger references;
 
-    Served(OrtModelSession session, DecoderConfig config, int maxBatchRows, int references) {
-      this.session = session;
-      this.sampler = new KvCacheSampler(session, config, maxBatchRows);
+    Served(
+        Sessions sessions,
+        DecoderConfig config,
+        int maxBatchRows,
+        int smallBatchRows,
+        int references) {
+      this.sessions = sessions;
+      KvCacheSampler main = new KvCacheSampler(sessions.main, config, maxBatchRows);
+      this.sampler =
+          sessions.small == null
+              ? main
+              : main.withSmallBatchSession(sessions.small, smallBatchRows);
       this.references = new AtomicInteger(references);
     }
 
@@ -320,7 +441,7 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
       int count = references.decrementAndGet();
       Checks.verify(count >= 0, "Expected a reference count >= 0, found %d", count);
       if (count == 0) {
-        session.close();
+        sessions.close();
       }
     }
   }
@@ -334,6 +455,7 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
     private final SamplingConfig sampling;
     private SessionConfig sessionConfig = SessionConfig.defaults();
     private int maxBatchRows = KvCacheSampler.DEFAULT_MAX_BATCH_ROWS;
+    private int smallBatchRows = DEFAULT_SMALL_BATCH_ROWS;
     private final Map<PolicyRole, String> names = new EnumMap<>(PolicyRole.class);
 
     private Builder(ModelDirectory directory, SamplingConfig sampling) {
@@ -368,6 +490,23 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
     }
 
     /**
+     * Sets the largest batch decoded on a second session with one intra-op thread, 0 = off. Default
+     * {@value DirectSampler#DEFAULT_SMALL_BATCH_ROWS}.
+     *
+     * <p>The second session is opened (for the initial model and for every published one) only when
+     * {@code rows > 0} and the {@linkplain #optSessionConfig session settings} run on the CPU with
+     * more than one intra-op thread; otherwise every batch runs on the one session. It costs a
+     * second copy of the model's weights in memory.
+     *
+     * @param rows the small-batch threshold, {@code 0 <= rows <= maxBatchRows}
+     * @return this builder
+     */
+    public Builder optSmallBatchRows(int rows) {
+      this.smallBatchRows = rows;
+      return this;
+    }
+
+    /**
      * Sets the model name recorded for a role. Default {@code "jbond-" + role.label()}, e.g. {@code
      * jbond-policy}.
      *
@@ -387,19 +526,29 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
      * Opens the initial model and returns the sampler; the caller closes it.
      *
      * @return the sampler
-     * @throws IllegalArgumentException when {@code maxBatchRows < 1} or the sampling settings'
-     *     special tokens lie outside the model's vocabulary
+     * @throws IllegalArgumentException when {@code maxBatchRows < 1}, {@code smallBatchRows} is
+     *     negative or larger than {@code maxBatchRows}, or the sampling settings' special tokens
+     *     lie outside the model's vocabulary
      * @throws ModelLoadException when the decode graph file does not exist
      * @throws dev.jbond.BackendException when ONNX Runtime rejects the model
      */
     public DirectSampler build() throws ModelLoadException {
       Checks.checkAtLeast(maxBatchRows, 1, "maxBatchRows");
+      Checks.checkArgument(
+          smallBatchRows >= 0 && smallBatchRows <= maxBatchRows,
+          "Expected 0 <= smallBatchRows <= maxBatchRows %d, found %d",
+          maxBatchRows,
+          smallBatchRows);
       sampling.checkVocabulary(directory.config().vocabSize());
-      OrtModelSession session = OrtSessions.open(directory.decodeGraph(), sessionConfig);
+      Sessions sessions =
+          Sessions.open(
+              config -> OrtSessions.open(directory.decodeGraph(), config),
+              sessionConfig,
+              smallBatchRows);
       try {
-        return new DirectSampler(this, session);
+        return new DirectSampler(this, sessions);
       } catch (RuntimeException e) {
-        session.close();
+        sessions.close();
         throw e;
       }
     }

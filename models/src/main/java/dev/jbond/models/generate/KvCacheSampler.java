@@ -50,7 +50,16 @@ import java.util.Set;
  * buffers reused across steps. The only per-step copies outside the graph are therefore those small
  * inputs and {@code V} floats per row into the token sampler.
  *
- * <p>Ownership: the session belongs to the caller, who closes it after the sampler's last use.
+ * <p>Small batches on their own session ({@link #withSmallBatchSession}): ONNX Runtime fixes the
+ * intra-op thread count per session, and splitting the tiny kernels of a decode step of one or a
+ * few rows over several threads can cost more than it saves, above all when other work competes for
+ * the cores (BENCHMARKS.md, "Generation", has the measured crossover). A sampler may therefore hold
+ * a second session over the same graph, typically opened with one intra-op thread, and run every
+ * batch of at most {@code smallBatchRows} rows on it; larger batches run on the first session. Both
+ * give the same tokens for the same seeds up to floating-point rounding (the two sessions may order
+ * a sum differently). The second session holds a second copy of the weights.
+ *
+ * <p>Ownership: the sessions belong to the caller, who closes them after the sampler's last use.
  * Thread-safe: concurrent calls each use their own buffers.
  */
 public final class KvCacheSampler implements SequenceSampler {
@@ -62,6 +71,8 @@ public final class KvCacheSampler implements SequenceSampler {
   private final DecoderConfig config;
   private final int maxBatchRows;
   private final Set<String> presentNames;
+  private final OrtModelSession smallBatchSession;
+  private final int smallBatchRows;
 
   /**
    * Creates a sampler with at most {@value #DEFAULT_MAX_BATCH_ROWS} rows per batch.
@@ -91,7 +102,9 @@ public final class KvCacheSampler implements SequenceSampler {
         decodeSession,
         DecodeGraphSpec.of(config),
         Objects.requireNonNull(config, "config"),
-        maxBatchRows);
+        maxBatchRows,
+        null,
+        0);
   }
 
   /**
@@ -124,15 +137,22 @@ public final class KvCacheSampler implements SequenceSampler {
    * @throws IllegalStateException when the session is closed
    */
   public KvCacheSampler(OrtModelSession decodeSession, DecodeGraphSpec spec, int maxBatchRows) {
-    this(decodeSession, spec, null, maxBatchRows);
+    this(decodeSession, spec, null, maxBatchRows, null, 0);
   }
 
   private KvCacheSampler(
-      OrtModelSession decodeSession, DecodeGraphSpec spec, DecoderConfig config, int maxBatchRows) {
+      OrtModelSession decodeSession,
+      DecodeGraphSpec spec,
+      DecoderConfig config,
+      int maxBatchRows,
+      OrtModelSession smallBatchSession,
+      int smallBatchRows) {
     this.session = Objects.requireNonNull(decodeSession, "decodeSession");
     this.spec = Objects.requireNonNull(spec, "spec");
     this.config = config;
     this.maxBatchRows = Checks.checkAtLeast(maxBatchRows, 1, "maxBatchRows");
+    this.smallBatchSession = smallBatchSession;
+    this.smallBatchRows = smallBatchRows;
     List<String> inputs =
         OrtCalls.withCache(
             List.of(
@@ -143,7 +163,45 @@ public final class KvCacheSampler implements SequenceSampler {
             true);
     List<String> outputs = OrtCalls.withCache(List.of(DecoderBuilder.LOGITS), spec.layers(), false);
     OrtCalls.checkSession(session, "decode graph", inputs, outputs, spec.vocabSize());
+    if (smallBatchSession != null) {
+      OrtCalls.checkSession(
+          smallBatchSession, "small-batch decode graph", inputs, outputs, spec.vocabSize());
+    }
     this.presentNames = new LinkedHashSet<>(outputs.subList(1, outputs.size()));
+  }
+
+  /**
+   * Returns a sampler like this one that runs every batch of at most {@code smallBatchRows} rows on
+   * {@code smallBatchSession} and larger batches on this sampler's session. Meant for a second
+   * session over the same decode graph opened with one intra-op thread ({@link
+   * dev.jbond.onnx.ort.SessionConfig#withIntraOpThreads}), which can decode small batches faster on
+   * a multi-core CPU, above all one shared with other work; see the class description. The caller
+   * makes sure both sessions hold the same weights: only the inputs, outputs and vocabulary are
+   * checked. A batch is the rows decoded together: at most {@code maxBatchRows} of a request's
+   * {@code prompts x samplesPerPrompt} rows (the last batch holds the remainder).
+   *
+   * @param smallBatchSession a session over the same decode graph; not closed by the sampler
+   * @param smallBatchRows the largest batch run on {@code smallBatchSession}, {@code >= 1}
+   * @return the new sampler; this one is unchanged
+   * @throws IllegalArgumentException when {@code smallBatchRows < 1}, or the session's inputs,
+   *     outputs or vocabulary do not match this sampler's graph
+   * @throws IllegalStateException when the session is closed
+   */
+  public KvCacheSampler withSmallBatchSession(
+      OrtModelSession smallBatchSession, int smallBatchRows) {
+    Objects.requireNonNull(smallBatchSession, "smallBatchSession");
+    Checks.checkAtLeast(smallBatchRows, 1, "smallBatchRows");
+    return new KvCacheSampler(
+        session, spec, config, maxBatchRows, smallBatchSession, smallBatchRows);
+  }
+
+  /**
+   * Returns the largest batch run on the small-batch session, 0 when there is none.
+   *
+   * @return the small-batch threshold
+   */
+  public int smallBatchRows() {
+    return smallBatchRows;
   }
 
   @Override
@@ -215,16 +273,21 @@ public final class KvCacheSampler implements SequenceSampler {
     return presentNames;
   }
 
-  /** Returns the model name and the batch limit. */
+  /** Returns the model name, the batch limit and the small-batch threshold. */
   @Override
   public String toString() {
-    return "KvCacheSampler '" + session.modelName() + "' maxBatchRows=" + maxBatchRows;
+    return "KvCacheSampler '"
+        + session.modelName()
+        + "' maxBatchRows="
+        + maxBatchRows
+        + " smallBatchRows="
+        + smallBatchRows;
   }
 
   /** Drives the decode graph for one batch. */
   private final class CacheEngine implements DecodeLoop.Engine {
     private final OrtEnvironment environment = OrtEnvironments.shared();
-    private final OrtSession raw = session.unwrap();
+    private final OrtSession raw;
     private final int rows;
     private final int longest;
     private final int vocab = spec.vocabSize();
@@ -240,6 +303,7 @@ public final class KvCacheSampler implements SequenceSampler {
     private int step;
 
     CacheEngine(int rows, int longest, SamplingConfig sampling) {
+      this.raw = (rows <= smallBatchRows ? smallBatchSession : session).unwrap();
       this.rows = rows;
       this.longest = longest;
       this.padToken = sampling.padTokenId();

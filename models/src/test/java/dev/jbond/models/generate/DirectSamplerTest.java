@@ -3,7 +3,9 @@ package dev.jbond.models.generate;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,6 +17,7 @@ import dev.jbond.Prompt;
 import dev.jbond.models.decoder.DecoderWeights;
 import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.onnx.ModelLoadException;
+import dev.jbond.onnx.ort.ExecutionProvider;
 import dev.jbond.onnx.ort.OrtModelSession;
 import dev.jbond.onnx.ort.OrtSessions;
 import dev.jbond.onnx.ort.SessionConfig;
@@ -238,6 +241,112 @@ class DirectSamplerTest extends PolicySamplerContract {
                     DirectSampler.builder(initial, SAMPLING.toBuilder().optEosTokenIds(400).build())
                         .build())
             .getMessage());
+  }
+
+  private static DirectSampler openTwoThreads(int maxBatchRows, int smallBatchRows)
+      throws ModelLoadException {
+    return DirectSampler.builder(initial, SAMPLING)
+        .optSessionConfig(SessionConfig.builder().optIntraOpThreads(2).build())
+        .optMaxBatchRows(maxBatchRows)
+        .optSmallBatchRows(smallBatchRows)
+        .build();
+  }
+
+  @Test
+  void builder_smallBatchRowsWithTwoThreads_smallBatchesRunOnTheSecondSession() throws IOException {
+    try (DirectSampler sampler = openTwoThreads(4, 2)) {
+      OrtModelSession small = sampler.smallBatchSession(PolicyRole.POLICY);
+      assertNotNull(small);
+      assertNotSame(sampler.session(PolicyRole.POLICY), small);
+      assertSame(small, sampler.smallBatchSession(PolicyRole.ANCHOR));
+      List<Prompt> one = prompts().subList(0, 1);
+      assertEquals(2, sampler.sample(one, 2, PolicyRole.POLICY, 1).size());
+
+      small.close();
+
+      assertEquals(3, sampler.sample(one, 3, PolicyRole.POLICY, 1).size());
+      assertEquals(
+          "OrtModelSession is closed",
+          assertThrows(
+                  IllegalStateException.class, () -> sampler.sample(one, 2, PolicyRole.POLICY, 1))
+              .getMessage());
+    }
+  }
+
+  @Test
+  void builder_oneThreadOrThresholdZero_opensNoSecondSession() throws IOException {
+    try (DirectSampler oneThread =
+            DirectSampler.builder(initial, SAMPLING)
+                .optSessionConfig(SessionConfig.builder().optIntraOpThreads(1).build())
+                .optSmallBatchRows(2)
+                .build();
+        DirectSampler off = openTwoThreads(4, 0)) {
+      assertNull(oneThread.smallBatchSession(PolicyRole.POLICY));
+      assertNull(off.smallBatchSession(PolicyRole.POLICY));
+      assertTrue(off.toString().contains("maxBatchRows=4 smallBatchRows=0"), off.toString());
+    }
+    SessionConfig cuda =
+        SessionConfig.builder()
+            .optIntraOpThreads(2)
+            .optExecutionProvider(ExecutionProvider.CUDA)
+            .build();
+    assertFalse(DirectSampler.usesSmallBatchSession(cuda, 2));
+    assertTrue(
+        DirectSampler.usesSmallBatchSession(
+            SessionConfig.builder().optIntraOpThreads(2).build(), 2));
+  }
+
+  @Test
+  void sample_smallBatchSession_sameGenerationsAsOneSession() throws IOException {
+    try (DirectSampler without = openTwoThreads(4, 0);
+        DirectSampler with = openTwoThreads(4, 4)) {
+      // 3 prompts x 3 samples: batches of 4, 4 and 1 rows, all on the one-thread session
+      List<Generation> expected = without.sample(prompts(), 3, PolicyRole.POLICY, 6);
+      List<Generation> found = with.sample(prompts(), 3, PolicyRole.POLICY, 6);
+
+      assertEquals(completions(expected), completions(found));
+      for (int i = 0; i < expected.size(); i++) {
+        double[] e = expected.get(i).engineLogProbs().orElseThrow().toArray();
+        double[] f = found.get(i).engineLogProbs().orElseThrow().toArray();
+        for (int k = 0; k < e.length; k++) {
+          assertEquals(e[k], f[k], 1e-5, "generation " + i + " token " + k);
+        }
+      }
+    }
+  }
+
+  @Test
+  void publishAndClose_smallBatchRows_openAndCloseBothSessions() throws IOException {
+    DirectSampler sampler = openTwoThreads(4, 2);
+    OrtModelSession initialSmall = sampler.smallBatchSession(PolicyRole.POLICY);
+    sampler.publish(PolicyRole.POLICY, other, 1);
+    sampler.publish(PolicyRole.ANCHOR, other.readWeights(), 1);
+    OrtModelSession policy = sampler.session(PolicyRole.POLICY);
+    OrtModelSession policySmall = sampler.smallBatchSession(PolicyRole.POLICY);
+    OrtModelSession anchorSmall = sampler.smallBatchSession(PolicyRole.ANCHOR);
+
+    assertNotNull(policySmall);
+    assertNotNull(anchorSmall);
+    assertNotSame(initialSmall, policySmall);
+    assertFalse(initialSmall.isClosed(), "the reference role still serves it");
+    sampler.close();
+
+    for (OrtModelSession s : List.of(initialSmall, policy, policySmall, anchorSmall)) {
+      assertTrue(s.isClosed(), s.toString());
+    }
+  }
+
+  @Test
+  void builder_smallBatchRowsOutOfRange_failsClearly() {
+    assertEquals(
+        "Expected 0 <= smallBatchRows <= maxBatchRows 64, found -1",
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> DirectSampler.builder(initial, SAMPLING).optSmallBatchRows(-1).build())
+            .getMessage());
+    assertEquals(
+        "Expected 0 <= smallBatchRows <= maxBatchRows 4, found 5",
+        assertThrows(IllegalArgumentException.class, () -> openTwoThreads(4, 5)).getMessage());
   }
 
   private static List<Object> completions(List<Generation> generations) {

@@ -337,6 +337,118 @@ class KvCacheSamplerTest {
     assertEquals("OrtModelSession is closed", e.getMessage());
   }
 
+  private static OrtModelSession openDecode(int threads) throws IOException {
+    return OrtSessions.open(
+        model.decodeGraph(), SessionConfig.builder().optIntraOpThreads(threads).build());
+  }
+
+  @Test
+  void withSmallBatchSession_mainSessionClosed_onlyBatchesAboveTheThresholdFail()
+      throws IOException {
+    OrtModelSession main = openDecode(2);
+    OrtModelSession small = openDecode(1);
+    try {
+      KvCacheSampler sampler =
+          new KvCacheSampler(main, model.config(), 4).withSmallBatchSession(small, 2);
+      main.close();
+      SamplingConfig config = stopping().build();
+      Prompt prompt = GenerateFixtures.prompts().get(0);
+
+      assertEquals(1, sampler.sample(List.of(prompt), 1, config, 1).size());
+      assertEquals(2, sampler.sample(List.of(prompt), 2, config, 1).size());
+      assertEquals(
+          "OrtModelSession is closed",
+          assertThrows(
+                  IllegalStateException.class, () -> sampler.sample(List.of(prompt), 3, config, 1))
+              .getMessage());
+    } finally {
+      main.close();
+      small.close();
+    }
+  }
+
+  @Test
+  void withSmallBatchSession_smallSessionClosed_onlyBatchesUpToTheThresholdFail()
+      throws IOException {
+    OrtModelSession main = openDecode(2);
+    OrtModelSession small = openDecode(1);
+    try {
+      KvCacheSampler sampler =
+          new KvCacheSampler(main, model.config(), 4).withSmallBatchSession(small, 2);
+      small.close();
+      SamplingConfig config = stopping().build();
+      Prompt prompt = GenerateFixtures.prompts().get(0);
+
+      assertEquals(3, sampler.sample(List.of(prompt), 3, config, 1).size());
+      assertEquals(4, sampler.sample(List.of(prompt), 4, config, 1).size());
+      assertEquals(
+          "OrtModelSession is closed",
+          assertThrows(
+                  IllegalStateException.class, () -> sampler.sample(List.of(prompt), 2, config, 1))
+              .getMessage());
+      // 5 rows: a batch of 4 on the main session, then the remaining row on the small one
+      assertEquals(
+          "OrtModelSession is closed",
+          assertThrows(
+                  IllegalStateException.class, () -> sampler.sample(List.of(prompt), 5, config, 1))
+              .getMessage());
+    } finally {
+      main.close();
+      small.close();
+    }
+  }
+
+  @Test
+  void withSmallBatchSession_sameSeeds_sameTokensAsTheMainSessionAlone() throws IOException {
+    try (OrtModelSession main = openDecode(2);
+        OrtModelSession small = openDecode(1)) {
+      KvCacheSampler mainOnly = new KvCacheSampler(main, model.config(), 4);
+      // 3 prompts x 3 samples in batches of 4, 4 and 1 rows: the last one on the small session
+      KvCacheSampler mixed = mainOnly.withSmallBatchSession(small, 1);
+      // every batch on the small session
+      KvCacheSampler smallOnly = mainOnly.withSmallBatchSession(small, 4);
+      SamplingConfig config = stopping().build();
+      List<Prompt> prompts = GenerateFixtures.prompts();
+
+      List<SampledSequence> expected = mainOnly.sample(prompts, 3, config, 7);
+      for (KvCacheSampler sampler : List.of(mixed, smallOnly)) {
+        List<SampledSequence> found = sampler.sample(prompts, 3, config, 7);
+        assertEquals(completions(expected), completions(found), sampler.toString());
+        for (int i = 0; i < expected.size(); i++) {
+          assertClose(
+              found.get(i).modelLogProbs().toArray(),
+              expected.get(i).modelLogProbs().toArray(),
+              1e-5);
+        }
+      }
+      assertEquals(
+          "KvCacheSampler 'decode.onnx' maxBatchRows=4 smallBatchRows=1", mixed.toString());
+      assertEquals(0, mainOnly.smallBatchRows());
+      assertEquals(4, smallOnly.smallBatchRows());
+    }
+  }
+
+  @Test
+  void withSmallBatchSession_badThresholdOrSession_failsClearly() throws IOException {
+    try (OrtModelSession main = openDecode(2);
+        OrtModelSession small = openDecode(1)) {
+      KvCacheSampler sampler = new KvCacheSampler(main, model.config());
+
+      assertEquals(
+          "Expected smallBatchRows >= 1, found 0",
+          assertThrows(
+                  IllegalArgumentException.class, () -> sampler.withSmallBatchSession(small, 0))
+              .getMessage());
+      assertEquals(
+          "Expected small-batch decode graph inputs [input_ids, attention_mask, position_ids,"
+              + " past_key_values.0.key, past_key_values.0.value, past_key_values.1.key,"
+              + " past_key_values.1.value] in model 'model.onnx', found [input_ids,"
+              + " attention_mask]",
+          assertThrows(IllegalArgumentException.class, () -> sampler.withSmallBatchSession(full, 1))
+              .getMessage());
+    }
+  }
+
   /** EOS rows end with their first stop token; the others have MAX_NEW tokens and none. */
   private static void checkStop(SampledSequence s) {
     int[] tokens = s.completion().toArray();

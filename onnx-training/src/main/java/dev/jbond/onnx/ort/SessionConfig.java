@@ -56,6 +56,18 @@ public record SessionConfig(
   }
 
   /**
+   * Returns this configuration with another intra-op thread count, everything else unchanged.
+   *
+   * @param threads the thread count, {@code >= 0}
+   * @return the configuration
+   * @throws IllegalArgumentException when {@code threads < 0}
+   */
+  public SessionConfig withIntraOpThreads(int threads) {
+    return new SessionConfig(
+        threads, interOpThreads, optimizationLevel, executionProvider, deviceId, configEntries);
+  }
+
+  /**
    * Starts a configuration with all defaults.
    *
    * @return the builder
