@@ -8,17 +8,19 @@ eager training steps of the same model, batch and thread count.
 Prints one JSON object: parameters, step times (seconds), tokens/s, peak RSS (MiB). The step is
 forward, the weighted sequence log-likelihood loss, backward, global-norm clipping and AdamW, the
 same work jbond's learner does per step. Needs Debian's python3-torch; not used by the tests.
+
+Threads: torch.set_num_threads(--threads) sizes torch's OpenMP pool, but Debian's torch calls
+OpenBLAS (libopenblas0-pthread), which keeps its own pool of one thread per core. Before torch is
+imported the script sets, unless already set, OPENBLAS_NUM_THREADS=--threads and
+OMP_WAIT_POLICY=PASSIVE: by default idle OpenMP threads spin and starve OpenBLAS's threads, which
+on 2 cores made a training step about 2x slower (see bench/torch_generate_bench.py).
 """
 
 import argparse
 import json
+import os
 import resource
 import time
-
-import torch
-import torch.nn.functional as F
-
-import torch_gpt
 
 
 def main():
@@ -35,6 +37,12 @@ def main():
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(a.threads))
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import torch  # noqa: E402, after the thread settings above
+    import torch.nn.functional as F  # noqa: E402
+
+    import torch_gpt  # noqa: E402
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
