@@ -4,13 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
 import dev.jbond.onnx.graph.ElementType;
 import dev.jbond.onnx.graph.Graph;
+import dev.jbond.onnx.graph.ModelFiles;
 import dev.jbond.onnx.graph.Tensor;
 import dev.jbond.onnx.graph.Value;
 import dev.jbond.onnx.ort.OrtModelSession;
 import dev.jbond.onnx.ort.OrtSessions;
 import dev.jbond.onnx.ort.SessionConfig;
+import dev.jbond.onnx.proto.NodeProto;
 import dev.jbond.onnx.testing.TorchFixtures;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -19,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -144,6 +150,36 @@ class DecoderBuilderTest {
 
     double diff = DecoderFixtures.maxAbsDiff(full, decoded);
     assertTrue(diff < TOLERANCE, "max |full - decode| = " + diff);
+  }
+
+  /**
+   * Guards the op pattern of {@code gelu}: ONNX Runtime's full optimisation must replace each
+   * layer's GELU and its bias {@code Add} by one fused node, which matters for batch-1 decoding,
+   * where per-op overhead dominates.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"TANH", "EXACT"})
+  void decodeGraph_ortOptimisation_fusesGeluWithItsBias(String form)
+      throws IOException, OrtException {
+    Gelu gelu = Gelu.valueOf(form);
+    DecoderConfig config = DecoderFixtures.tiny(17, true, gelu);
+    DecoderWeights weights = DecoderFixtures.randomWeights(config, 8);
+    Path source = dir.resolve("decode.onnx");
+    Path optimised = dir.resolve("decode-optimised.onnx");
+    ModelFiles.write(DecoderBuilder.decodeGraph(weights).toModel(), source);
+    try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+      options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+      options.setOptimizedModelFilePath(optimised.toString());
+      OrtEnvironment.getEnvironment().createSession(source.toString(), options).close();
+    }
+
+    Map<String, Integer> ops = new TreeMap<>();
+    for (NodeProto node : ModelFiles.read(optimised).getGraph().getNodeList()) {
+      ops.merge(node.getOpType(), 1, Integer::sum);
+    }
+    String fused = gelu == Gelu.TANH ? "FastGelu" : "BiasGelu";
+    assertEquals(config.layers(), ops.getOrDefault(fused, 0), "ops: " + ops);
+    assertEquals(0, ops.getOrDefault("Tanh", 0) + ops.getOrDefault("Erf", 0), "ops: " + ops);
   }
 
   @Test
