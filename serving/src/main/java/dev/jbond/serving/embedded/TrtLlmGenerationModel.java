@@ -23,7 +23,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -60,10 +63,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * for {@link Settings#batchWindow()} (at most 20 windows in all, at most {@link
  * Settings#maxBatchRows()} rows; so a burst of requests sent together starts together); while it
  * decodes, rows that arrive join the running batch before the next step (as many as it has room
- * for), and each row is answered as soon as it stops, without waiting for the others. Rows with
- * different sampling settings share a batch. Seeds are per row, so each row's tokens equal those of
- * decoding it alone (up to floating-point rounding of a different batch shape). Rows of cancelled
- * requests are dropped before they join and between steps.
+ * for), and each request is answered as soon as its rows stop, without waiting for the others (the
+ * responses are built and sent on a responder thread of the model, so the decode loop goes on
+ * meanwhile). Rows with different sampling settings share a batch. Seeds are per row, so each row's
+ * tokens equal those of decoding it alone (up to floating-point rounding of a different batch
+ * shape). Rows of cancelled requests are dropped before they join and between steps.
  *
  * <p>Lifecycle: {@link #factory} gives the {@link GenerationModelFactory} for {@link
  * EmbeddedTritonServer.Builder#optGenerationModelFactory}; each loaded version owns one ONNX
@@ -183,6 +187,7 @@ public final class TrtLlmGenerationModel implements GenerationModel {
   private final int defaultPad;
   private final LinkedBlockingQueue<Row> queue = new LinkedBlockingQueue<>();
   private final List<Thread> threads = new ArrayList<>();
+  private final ExecutorService responses;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicInteger batches = new AtomicInteger();
 
@@ -199,6 +204,13 @@ public final class TrtLlmGenerationModel implements GenerationModel {
       thread.setDaemon(true);
       threads.add(thread);
     }
+    this.responses =
+        Executors.newSingleThreadExecutor(
+            task -> {
+              Thread thread = new Thread(task, "jbond-respond-" + name);
+              thread.setDaemon(true);
+              return thread;
+            });
     threads.forEach(Thread::start);
   }
 
@@ -614,6 +626,14 @@ public final class TrtLlmGenerationModel implements GenerationModel {
     while ((row = queue.poll()) != null) {
       row.pending.fail(closedError());
     }
+    responses.shutdown();
+    try {
+      if (!responses.awaitTermination(5, TimeUnit.SECONDS)) {
+        responses.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     session.close();
   }
 
@@ -687,7 +707,11 @@ public final class TrtLlmGenerationModel implements GenerationModel {
     void done(int index, SampledSequence result) {
       results[index] = result;
       if (remaining.decrementAndGet() == 0 && ended.compareAndSet(false, true)) {
-        respond();
+        try {
+          responses.execute(this::respond);
+        } catch (RejectedExecutionException e) {
+          responder.fail(closedError());
+        }
       }
     }
 
