@@ -9,6 +9,7 @@ import dev.jbond.BackendException;
 import dev.jbond.LogProbs;
 import dev.jbond.Prompt;
 import dev.jbond.TokenSequence;
+import dev.jbond.VerificationException;
 import dev.jbond.internal.Checks;
 import dev.jbond.models.decoder.DecoderBuilder;
 import dev.jbond.onnx.ort.OrtEnvironments;
@@ -38,26 +39,16 @@ import java.util.function.Predicate;
  *
  * <p>The cache. Rows are right-aligned in a cache of length {@code T}: row {@code b} holds its
  * prompt and its fed completion tokens in columns {@code [start_b, T)}, the columns before it
- * masked. The decoder owns the cache: two sets of direct buffers, one per {@code present.*} tensor,
- * used in turn. A step reads the past from one set in place and has ONNX Runtime write the {@code
- * present.*} outputs (length {@code T + 1}) into the other (pinned outputs), so the cache is never
- * copied through Java. Admitting rows prefills them in one call of their own (left-padded, empty
- * past) and draws their first tokens; then
- *
- * <ul>
- *   <li>into an idle decoder, the prefill's outputs, written straight into the cache buffers,
- *       become the cache: a burst of rows that arrives together decodes exactly as one {@link
- *       KvCacheSampler} batch;
- *   <li>into a running batch, when stopped rows have left enough slots and no new prompt is longer
- *       than {@code T}, each new row is written into a free slot in place (only its own columns);
- *   <li>otherwise the live rows and the new rows are copied into a new layout of length {@code T' =
- *       max(longest live row, longest new prompt)}, which also drops stopped rows and trims columns
- *       no live row uses.
- * </ul>
- *
- * Stopped rows stay in the batch, masked, until their slot is reused, half the batch has stopped or
- * the cache would outgrow the context length; the last two compact the batch with one copy. Buffers
- * are sized for the current rows' longest remaining generation, and grow when rows join.
+ * masked. A step feeds one token per row, the cache grows by one column ({@code present.*} become
+ * the next call's past without a copy into Java, as in {@link KvCacheSampler}). Admitting rows
+ * prefills them in one call of their own (left-padded, empty past), draws their first tokens, and
+ * merges their caches with the running batch's: both are copied into new cache tensors of length
+ * {@code T' = max(longest live row, longest new prompt)}, which also drops stopped rows and trims
+ * columns no live row uses. When nothing is running and every new row survives its first token, the
+ * prefill's own outputs become the cache (no copy): a burst of rows that arrives together decodes
+ * exactly as one {@link KvCacheSampler} batch. Stopped rows otherwise stay in the batch, masked,
+ * until half the batch has stopped or the cache would outgrow the context length; then one copy
+ * compacts it.
  *
  * <p>Failures: {@link #admit} leaves the running batch as it was when the new rows' prefill fails;
  * after {@link #step} throws, the caller takes the rows back with {@link #clear()}.
@@ -106,6 +97,7 @@ public final class InflightDecoder<T> implements AutoCloseable {
   private final KvCacheSampler sampler;
   private final OrtSession raw;
   private final DecodeGraphSpec spec;
+  private final Set<String> presentNames;
   private final int maxRows;
   private final int vocab;
   private final Map<SamplingConfig, TokenSampler> tokenSamplers = new HashMap<>();
@@ -114,15 +106,12 @@ public final class InflightDecoder<T> implements AutoCloseable {
   private final LongBuffer stepPositions;
   private final LongBuffer stepMask;
   private final FloatBuffer stepLogits;
-  private final int cacheTensors;
-  private FloatBuffer[] current;
-  private FloatBuffer[] spare;
+  private Cache cache;
   private int length;
   private int live;
   private long steps;
   private long admissions;
   private long copies;
-  private long reuses;
 
   /**
    * Creates a decoder over a sampler's decode graph.
@@ -136,13 +125,13 @@ public final class InflightDecoder<T> implements AutoCloseable {
     this.maxRows = Checks.checkAtLeast(maxRows, 1, "maxRows");
     this.raw = sampler.session().unwrap();
     this.spec = sampler.graphSpec();
+    this.presentNames = sampler.presentNames();
     this.vocab = spec.vocabSize();
     this.stepIds = OrtCalls.longs(maxRows, "the step input ids");
     this.stepPositions = OrtCalls.longs(maxRows, "the step position ids");
     this.stepMask =
         OrtCalls.longs((long) maxRows * spec.contextLength(), "the step attention mask");
     this.stepLogits = OrtCalls.floats((long) maxRows * vocab, "the step logits");
-    this.cacheTensors = 2 * spec.layers();
   }
 
   /**
@@ -191,22 +180,13 @@ public final class InflightDecoder<T> implements AutoCloseable {
   }
 
   /**
-   * Returns how many times the live rows were copied into a new cache layout (merges that did not
-   * fit free slots, compactions and trims at the context length).
+   * Returns how many times the cache was copied into new tensors (merges with a running batch and
+   * compactions).
    *
    * @return the copy count
    */
   public long cacheCopyCount() {
     return copies;
-  }
-
-  /**
-   * Returns how many admitted rows were written into the free slot of a stopped row, in place.
-   *
-   * @return the slot reuse count
-   */
-  public long slotReuseCount() {
-    return reuses;
   }
 
   /**
@@ -249,27 +229,19 @@ public final class InflightDecoder<T> implements AutoCloseable {
     LongBuffer mask = OrtCalls.longs((long) count * longest, "the prefill attention mask");
     FloatBuffer logits = OrtCalls.floats((long) count * longest * vocab, "the prefill logits");
     for (int r = 0; r < count; r++) {
-      Row<T> row = fresh.get(r);
-      int[] prompt = row.promptTokens;
+      int[] prompt = fresh.get(r).promptTokens;
       int pad = longest - prompt.length;
       for (int s = 0; s < longest; s++) {
         boolean real = s >= pad;
-        ids.put(r * longest + s, real ? prompt[s - pad] : row.config.padTokenId());
+        ids.put(r * longest + s, real ? prompt[s - pad] : fresh.get(r).config.padTokenId());
         positions.put(r * longest + s, real ? s - pad : 0);
         mask.put(r * longest + s, real ? 1 : 0);
       }
-      row.nextPosition = prompt.length;
-      row.start = pad;
-      row.end = longest;
+      fresh.get(r).nextPosition = prompt.length;
+      fresh.get(r).start = pad;
+      fresh.get(r).end = longest;
     }
-    // An idle decoder takes the prefill's outputs as its cache: write them into cache buffers
-    // sized for the whole generation. Otherwise into scratch buffers, to be placed below.
-    boolean adopt = rows.isEmpty();
-    long prefillFloats = (long) count * spec.heads() * longest * spec.headWidth();
-    FloatBuffer[] prefill =
-        adopt
-            ? allocate(Math.max(prefillFloats, capacityFor(count, longest, fresh)))
-            : allocate(prefillFloats);
+    OrtSession.Result prefill;
     List<OnnxTensor> created = new ArrayList<>();
     try {
       Map<String, OnnxTensorLike> feed = new HashMap<>();
@@ -283,46 +255,45 @@ public final class InflightDecoder<T> implements AutoCloseable {
         feed.put(DecoderBuilder.pastKey(i), empty);
         feed.put(DecoderBuilder.pastValue(i), empty);
       }
-      Map<String, OnnxTensor> outputs = new HashMap<>();
-      outputs.put(
-          DecoderBuilder.LOGITS,
-          track(created, OrtCalls.view(environment, logits, count, longest, vocab)));
-      for (int k = 0; k < cacheTensors; k++) {
-        outputs.put(presentName(k), track(created, cacheView(prefill[k], count, longest)));
-      }
-      raw.run(feed, Set.of(), outputs).close();
+      OnnxTensor pinned = track(created, OrtCalls.view(environment, logits, count, longest, vocab));
+      prefill = raw.run(feed, presentNames, Map.of(DecoderBuilder.LOGITS, pinned));
     } catch (OrtException e) {
       throw OrtCalls.wrap(e, "prefill " + count + " rows on model '" + modelName() + "'");
     } finally {
       OrtCalls.closeAll(created);
     }
     admissions++;
-    for (int r = 0; r < count; r++) {
-      draw(fresh.get(r), logits, (r * longest + longest - 1) * vocab);
-    }
     List<Finished<T>> finished = new ArrayList<>();
-    List<Row<T>> surviving = new ArrayList<>(count);
+    try {
+      for (int r = 0; r < count; r++) {
+        Row<T> row = fresh.get(r);
+        draw(row, logits, (r * longest + longest - 1) * vocab);
+      }
+    } catch (RuntimeException e) {
+      prefill.close();
+      throw e;
+    }
+    int surviving = 0;
     for (Row<T> row : fresh) {
       if (row.alive) {
-        surviving.add(row);
+        surviving++;
       } else {
         finished.add(row.finish());
       }
     }
-    if (surviving.isEmpty()) {
-      return finished;
-    }
-    if (adopt && surviving.size() == count) {
-      current = prefill;
+    if (surviving == 0) {
+      prefill.close();
+    } else if (rows.isEmpty() && surviving == count) {
+      cache = new Cache(prefill);
       rows.addAll(fresh);
       length = longest;
       live = count;
-    } else if (!adopt && !fitsFreeSlots(surviving)) {
-      relayout(fresh, prefill, longest);
-    } else if (!adopt) {
-      reuseSlots(fresh, prefill, longest);
     } else {
-      relayout(fresh, prefill, longest);
+      try {
+        rebuild(fresh, new Cache(prefill), longest);
+      } finally {
+        prefill.close();
+      }
     }
     return finished;
   }
@@ -339,7 +310,7 @@ public final class InflightDecoder<T> implements AutoCloseable {
       return List.of();
     }
     if (length + 1 > spec.contextLength()) {
-      relayout(List.of(), null, 0);
+      rebuild(List.of(), null, 0);
     }
     int batch = rows.size();
     int total = length + 1;
@@ -353,34 +324,24 @@ public final class InflightDecoder<T> implements AutoCloseable {
       }
       stepMask.put(base + length, row.alive ? 1L : 0L);
     }
-    long needed = (long) batch * spec.heads() * total * spec.headWidth();
-    if (spare == null || spare[0].capacity() < needed) {
-      spare = allocate(Math.max(needed, capacityFor(batch, length, rows)));
-    }
+    OrtSession.Result next;
     List<OnnxTensor> created = new ArrayList<>();
     try {
       Map<String, OnnxTensorLike> feed = new HashMap<>();
       feed.put(DecoderBuilder.INPUT_IDS, track(created, view(stepIds, batch, 1)));
       feed.put(DecoderBuilder.POSITION_IDS, track(created, view(stepPositions, batch, 1)));
       feed.put(DecoderBuilder.ATTENTION_MASK, track(created, view(stepMask, batch, total)));
-      Map<String, OnnxTensor> outputs = new HashMap<>();
-      outputs.put(
-          DecoderBuilder.LOGITS,
-          track(created, OrtCalls.view(environment, stepLogits, batch, 1, vocab)));
-      for (int k = 0; k < cacheTensors; k++) {
-        feed.put(pastName(k), track(created, cacheView(current[k], batch, length)));
-        outputs.put(presentName(k), track(created, cacheView(spare[k], batch, total)));
-      }
-      raw.run(feed, Set.of(), outputs).close();
+      cache.feed(feed);
+      OnnxTensor pinned = track(created, OrtCalls.view(environment, stepLogits, batch, 1, vocab));
+      next = raw.run(feed, presentNames, Map.of(DecoderBuilder.LOGITS, pinned));
     } catch (OrtException e) {
       throw OrtCalls.wrap(
           e, "run an in-flight decode step of " + batch + " rows on model '" + modelName() + "'");
     } finally {
       OrtCalls.closeAll(created);
     }
-    FloatBuffer[] written = spare;
-    spare = current;
-    current = written;
+    cache.close();
+    cache = new Cache(next);
     length = total;
     steps++;
     List<Finished<T>> finished = new ArrayList<>();
@@ -400,7 +361,7 @@ public final class InflightDecoder<T> implements AutoCloseable {
     if (live == 0) {
       reset();
     } else if (2 * (batch - live) >= batch) {
-      relayout(List.of(), null, 0);
+      rebuild(List.of(), null, 0);
     }
     return finished;
   }
@@ -463,11 +424,12 @@ public final class InflightDecoder<T> implements AutoCloseable {
         + length;
   }
 
-  /** Forgets the rows and lets the cache buffers go (the garbage collector frees them). */
   private void reset() {
+    if (cache != null) {
+      cache.close();
+      cache = null;
+    }
     rows.clear();
-    current = null;
-    spare = null;
     live = 0;
     length = 0;
   }
@@ -502,57 +464,11 @@ public final class InflightDecoder<T> implements AutoCloseable {
     }
   }
 
-  /** Whether the live rows of {@code fresh} fit the stopped rows' slots without a new layout. */
-  private boolean fitsFreeSlots(List<Row<T>> surviving) {
-    int free = rows.size() - live;
-    if (surviving.size() > free) {
-      return false;
-    }
-    for (Row<T> row : surviving) {
-      if (row.promptTokens.length > length) {
-        return false;
-      }
-    }
-    return true;
-  }
-
   /**
-   * Writes the live rows of {@code fresh} (prefilled in {@code prefill}, of length {@code
-   * prefillLength}) into the slots of stopped rows, in place.
+   * Copies the live rows of the running batch and the live rows of {@code fresh} (whose cache is
+   * {@code freshCache}, of length {@code freshLength}) into a new cache that holds nothing else.
    */
-  private void reuseSlots(List<Row<T>> fresh, FloatBuffer[] prefill, int prefillLength) {
-    int heads = spec.heads();
-    int width = spec.headWidth();
-    int slot = 0;
-    for (int r = 0; r < fresh.size(); r++) {
-      Row<T> row = fresh.get(r);
-      if (!row.alive) {
-        continue;
-      }
-      while (rows.get(slot).alive) {
-        slot++;
-      }
-      int tokens = row.promptTokens.length;
-      for (int k = 0; k < cacheTensors; k++) {
-        for (int h = 0; h < heads; h++) {
-          int src = ((r * heads + h) * prefillLength + prefillLength - tokens) * width;
-          int dst = ((slot * heads + h) * length + length - tokens) * width;
-          current[k].put(dst, prefill[k], src, tokens * width);
-        }
-      }
-      row.start = length - tokens;
-      row.end = length;
-      rows.set(slot, row);
-      live++;
-      reuses++;
-    }
-  }
-
-  /**
-   * Copies the live rows of the running batch and the live rows of {@code fresh} (prefilled in
-   * {@code prefill}, of length {@code prefillLength}) into a new layout that holds nothing else.
-   */
-  private void relayout(List<Row<T>> fresh, FloatBuffer[] prefill, int prefillLength) {
+  private void rebuild(List<Row<T>> fresh, Cache freshCache, int freshLength) {
     int target = 0;
     List<Row<T>> kept = new ArrayList<>();
     List<Integer> sources = new ArrayList<>();
@@ -570,83 +486,61 @@ public final class InflightDecoder<T> implements AutoCloseable {
       if (row.alive) {
         kept.add(row);
         sources.add(r);
-        target = Math.max(target, prefillLength - row.start);
+        target = Math.max(target, freshLength - row.start);
       }
     }
     int heads = spec.heads();
     int width = spec.headWidth();
     int batch = kept.size();
-    long needed = (long) batch * heads * target * width;
-    FloatBuffer[] into =
-        spare != null && spare[0].capacity() >= needed
-            ? spare
-            : allocate(Math.max(needed, capacityFor(batch, target, kept)));
-    for (int k = 0; k < cacheTensors; k++) {
-      for (int d = 0; d < batch; d++) {
-        boolean isOld = d < old;
-        FloatBuffer source = isOld ? current[k] : prefill[k];
-        int sourceLength = isOld ? length : prefillLength;
-        int sourceRow = sources.get(d);
-        int from = Math.max(0, sourceLength - target);
-        int shift = target - sourceLength;
-        int span = (sourceLength - from) * width;
-        for (int h = 0; h < heads; h++) {
-          int src = ((sourceRow * heads + h) * sourceLength + from) * width;
-          int dst = ((d * heads + h) * target + from + shift) * width;
-          into[k].put(dst, source, src, span);
+    Map<String, OnnxTensor> past = new HashMap<>();
+    try {
+      for (int i = 0; i < spec.layers(); i++) {
+        for (boolean key : new boolean[] {true, false}) {
+          String present = key ? DecoderBuilder.presentKey(i) : DecoderBuilder.presentValue(i);
+          FloatBuffer oldData = old > 0 ? cache.floats(present) : null;
+          FloatBuffer freshData = batch > old ? freshCache.floats(present) : null;
+          FloatBuffer merged =
+              OrtCalls.floats((long) batch * heads * target * width, "the merged cache");
+          for (int d = 0; d < batch; d++) {
+            boolean isOld = d < old;
+            FloatBuffer source = isOld ? oldData : freshData;
+            int sourceLength = isOld ? length : freshLength;
+            int sourceRow = sources.get(d);
+            int from = Math.max(0, sourceLength - target);
+            int shift = target - sourceLength;
+            int span = (sourceLength - from) * width;
+            for (int h = 0; h < heads; h++) {
+              int src = ((sourceRow * heads + h) * sourceLength + from) * width;
+              int dst = ((d * heads + h) * target + from + shift) * width;
+              merged.put(dst, source, src, span);
+            }
+          }
+          String input = key ? DecoderBuilder.pastKey(i) : DecoderBuilder.pastValue(i);
+          past.put(input, OrtCalls.view(environment, merged, batch, heads, target, width));
         }
       }
+    } catch (OrtException e) {
+      OrtCalls.closeAll(past.values());
+      throw OrtCalls.wrap(e, "merge the in-flight cache of model '" + modelName() + "'");
+    } catch (RuntimeException e) {
+      OrtCalls.closeAll(past.values());
+      throw e;
     }
     for (int d = 0; d < batch; d++) {
       Row<T> row = kept.get(d);
-      int sourceLength = d < old ? length : prefillLength;
+      int sourceLength = d < old ? length : freshLength;
       row.start += target - sourceLength;
       row.end = target;
     }
-    spare = current;
-    current = into;
+    if (cache != null) {
+      cache.close();
+    }
+    cache = new Cache(past);
     rows.clear();
     rows.addAll(kept);
     live = batch;
     length = target;
     copies++;
-  }
-
-  /**
-   * The cache floats per tensor that {@code batch} rows need until the longest remaining generation
-   * among {@code members} ends, from a cache of length {@code from}: so that buffers rarely grow
-   * step by step.
-   */
-  private long capacityFor(int batch, int from, List<Row<T>> members) {
-    int remaining = 0;
-    for (Row<T> row : members) {
-      remaining = Math.max(remaining, row.config.maxNewTokens() - row.count);
-    }
-    long columns = Math.min(spec.contextLength(), (long) from + remaining + 1);
-    return (long) batch * spec.heads() * columns * spec.headWidth();
-  }
-
-  /** One direct buffer of {@code floats} floats per cache tensor. */
-  private FloatBuffer[] allocate(long floats) {
-    FloatBuffer[] out = new FloatBuffer[cacheTensors];
-    for (int k = 0; k < cacheTensors; k++) {
-      out[k] = OrtCalls.floats(floats, "the in-flight cache");
-    }
-    return out;
-  }
-
-  /** A {@code [batch, heads, columns, headWidth]} tensor over the start of {@code buffer}. */
-  private OnnxTensor cacheView(FloatBuffer buffer, int batch, int columns) throws OrtException {
-    return OrtCalls.view(environment, buffer, batch, spec.heads(), columns, spec.headWidth());
-  }
-
-  /** Cache tensor {@code k}: layer {@code k / 2}, the key for even {@code k}, else the value. */
-  private static String pastName(int k) {
-    return k % 2 == 0 ? DecoderBuilder.pastKey(k / 2) : DecoderBuilder.pastValue(k / 2);
-  }
-
-  private static String presentName(int k) {
-    return k % 2 == 0 ? DecoderBuilder.presentKey(k / 2) : DecoderBuilder.presentValue(k / 2);
   }
 
   private OnnxTensor view(LongBuffer buffer, long... shape) throws OrtException {
@@ -660,6 +554,74 @@ public final class InflightDecoder<T> implements AutoCloseable {
   private static OnnxTensor track(List<OnnxTensor> created, OnnxTensor tensor) {
     created.add(tensor);
     return tensor;
+  }
+
+  /** A batch's cache: the {@code present.*} of the last call, or merged tensors of our own. */
+  private final class Cache implements AutoCloseable {
+    private final OrtSession.Result result;
+    private final Map<String, OnnxTensor> past;
+
+    Cache(OrtSession.Result result) {
+      this.result = result;
+      this.past = null;
+    }
+
+    Cache(Map<String, OnnxTensor> past) {
+      this.result = null;
+      this.past = past;
+    }
+
+    /** Puts the cache into a step's feed as its past. */
+    void feed(Map<String, OnnxTensorLike> feed) {
+      for (int i = 0; i < spec.layers(); i++) {
+        feed.put(DecoderBuilder.pastKey(i), tensor(DecoderBuilder.presentKey(i)));
+        feed.put(DecoderBuilder.pastValue(i), tensor(DecoderBuilder.presentValue(i)));
+      }
+    }
+
+    /** A copy of one cache tensor's values, by its {@code present.*} name. */
+    FloatBuffer floats(String present) {
+      return tensor(present).getFloatBuffer();
+    }
+
+    private OnnxTensor tensor(String present) {
+      if (past != null) {
+        return past.get(pastName(present));
+      }
+      return (OnnxTensor)
+          result
+              .get(present)
+              .orElseThrow(
+                  () ->
+                      new VerificationException(
+                          "Expected output '"
+                              + present
+                              + "' from model '"
+                              + modelName()
+                              + "', found none"));
+    }
+
+    @Override
+    public void close() {
+      if (result != null) {
+        result.close();
+      } else {
+        OrtCalls.closeAll(past.values());
+      }
+    }
+  }
+
+  /** The past input that a {@code present.*} output feeds. */
+  private String pastName(String present) {
+    for (int i = 0; i < spec.layers(); i++) {
+      if (present.equals(DecoderBuilder.presentKey(i))) {
+        return DecoderBuilder.pastKey(i);
+      }
+      if (present.equals(DecoderBuilder.presentValue(i))) {
+        return DecoderBuilder.pastValue(i);
+      }
+    }
+    throw new IllegalArgumentException("Expected a present.* cache name, found " + present);
   }
 
   /** One sequence's state. */

@@ -268,6 +268,11 @@ public final class KvCacheSampler implements SequenceSampler {
     return session;
   }
 
+  /** The names of the {@code present.*} outputs, in layer order (key, value). */
+  Set<String> presentNames() {
+    return presentNames;
+  }
+
   /** Returns the model name, the batch limit and the small-batch threshold. */
   @Override
   public String toString() {

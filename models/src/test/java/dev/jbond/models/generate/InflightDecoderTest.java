@@ -138,8 +138,7 @@ class InflightDecoderTest {
       for (InflightDecoder.Join<String> join : all) {
         assertSameRow(alone(join), done.get(join.tag()), join.tag());
       }
-      assertTrue(decoder.cacheCopyCount() >= 3, "new layouts: " + decoder.cacheCopyCount());
-      assertTrue(decoder.slotReuseCount() >= 3, "slots reused: " + decoder.slotReuseCount());
+      assertTrue(decoder.cacheCopyCount() >= 5, "merges: " + decoder.cacheCopyCount());
       assertTrue(decoder.isIdle());
     }
   }
