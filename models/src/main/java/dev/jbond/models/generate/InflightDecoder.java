@@ -469,26 +469,11 @@ public final class InflightDecoder<T> implements AutoCloseable {
    * {@code freshCache}, of length {@code freshLength}) into a new cache that holds nothing else.
    */
   private void rebuild(List<Row<T>> fresh, Cache freshCache, int freshLength) {
-    int target = 0;
     List<Row<T>> kept = new ArrayList<>();
     List<Integer> sources = new ArrayList<>();
-    for (int b = 0; b < rows.size(); b++) {
-      Row<T> row = rows.get(b);
-      if (row.alive) {
-        kept.add(row);
-        sources.add(b);
-        target = Math.max(target, length - row.start);
-      }
-    }
+    int target = keepLive(rows, length, kept, sources);
     int old = kept.size();
-    for (int r = 0; r < fresh.size(); r++) {
-      Row<T> row = fresh.get(r);
-      if (row.alive) {
-        kept.add(row);
-        sources.add(r);
-        target = Math.max(target, freshLength - row.start);
-      }
-    }
+    target = Math.max(target, keepLive(fresh, freshLength, kept, sources));
     int heads = spec.heads();
     int width = spec.headWidth();
     int batch = kept.size();
@@ -541,6 +526,24 @@ public final class InflightDecoder<T> implements AutoCloseable {
     live = batch;
     length = target;
     copies++;
+  }
+
+  /**
+   * Appends the live rows of {@code from} (a cache of length {@code fromLength}) to {@code kept}
+   * and their indexes to {@code sources}; returns the longest span among them.
+   */
+  private static <T> int keepLive(
+      List<Row<T>> from, int fromLength, List<Row<T>> kept, List<Integer> sources) {
+    int longest = 0;
+    for (int i = 0; i < from.size(); i++) {
+      Row<T> row = from.get(i);
+      if (row.alive) {
+        kept.add(row);
+        sources.add(i);
+        longest = Math.max(longest, fromLength - row.start);
+      }
+    }
+    return longest;
   }
 
   private OnnxTensor view(LongBuffer buffer, long... shape) throws OrtException {

@@ -161,16 +161,7 @@ class InflightDecoderTest {
       for (int b = 0; b < done.size(); b++) {
         SampledSequence s = done.get(b);
         for (int k = 0; k < s.completion().length(); k++) {
-          double[] row = logits[b][k];
-          double max = Double.NEGATIVE_INFINITY;
-          for (double v : row) {
-            max = Math.max(max, v);
-          }
-          double sum = 0;
-          for (double v : row) {
-            sum += Math.exp(v - max);
-          }
-          double expected = row[s.completion().get(k)] - max - Math.log(sum);
+          double expected = GenerateFixtures.logSoftmax(logits[b][k])[s.completion().get(k)];
           assertEquals(expected, s.modelLogProbs().get(k), FULL_GRAPH, s.prompt().id() + " " + k);
         }
       }
