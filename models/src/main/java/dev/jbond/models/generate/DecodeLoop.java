@@ -76,6 +76,23 @@ final class DecodeLoop {
     }
   }
 
+  /**
+   * The batch size for a request: at most {@code maxBatchRows}, and few enough that {@code rows x
+   * (longest prompt + extraColumns) x vocabulary} logits fit in {@code budget} floats.
+   */
+  static int batchRows(
+      List<Prompt> prompts, int maxBatchRows, int vocab, int extraColumns, long budget) {
+    int longest = 0;
+    if (prompts != null) {
+      for (Prompt prompt : prompts) {
+        if (prompt != null) {
+          longest = Math.max(longest, prompt.tokens().length());
+        }
+      }
+    }
+    return OrtCalls.rowsWithin(maxBatchRows, (long) (longest + extraColumns) * vocab, budget);
+  }
+
   /** Runs a checked request; see {@link SequenceSampler#sample}. */
   static List<SampledSequence> run(
       List<Prompt> prompts,

@@ -83,7 +83,12 @@ public final class FullSequenceSampler implements SequenceSampler {
         config,
         seed,
         DecodeGraphSpec.of(this.config),
-        maxBatchRows,
+        DecodeLoop.batchRows(
+            prompts,
+            maxBatchRows,
+            this.config.vocabSize(),
+            config == null ? 0 : config.maxNewTokens(),
+            OrtCalls.LOGITS_BUDGET_FLOATS),
         session.modelName(),
         RecomputeEngine::new);
   }

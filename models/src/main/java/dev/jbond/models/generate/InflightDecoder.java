@@ -17,7 +17,9 @@ import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -49,6 +51,9 @@ import java.util.function.Predicate;
  * exactly as one {@link KvCacheSampler} batch. Stopped rows otherwise stay in the batch, masked,
  * until half the batch has stopped or the cache would outgrow the context length; then one copy
  * compacts it.
+ *
+ * <p>Rows admitted together are prefilled in parts when their logits ({@code rows x longest prompt
+ * x vocabulary} floats) would exceed the sampler's budget (see {@link KvCacheSampler}).
  *
  * <p>Failures: {@link #admit} leaves the running batch as it was when the new rows' prefill fails;
  * after {@link #step} throws, the caller takes the rows back with {@link #clear()}.
@@ -218,6 +223,24 @@ public final class InflightDecoder<T> implements AutoCloseable {
       Objects.requireNonNull(join, "join");
       DecodeLoop.checkRequest(List.of(join.prompt()), 1, join.config(), spec);
       longest = Math.max(longest, join.prompt().tokens().length());
+    }
+    int chunk = OrtCalls.rowsWithin(joins.size(), (long) longest * vocab, sampler.logitsBudget());
+    if (chunk < joins.size()) {
+      // the prefill's logits of all rows would not fit the budget: admit them in parts
+      List<Finished<T>> finished = new ArrayList<>();
+      int from = 0;
+      try {
+        for (; from < joins.size(); from += chunk) {
+          finished.addAll(admit(joins.subList(from, Math.min(joins.size(), from + chunk))));
+        }
+      } catch (RuntimeException e) {
+        // all or nothing: take back the parts admitted before the failing one
+        Set<T> admitted = Collections.newSetFromMap(new IdentityHashMap<>());
+        joins.subList(0, from).forEach(j -> admitted.add(j.tag()));
+        remove(admitted::contains);
+        throw e;
+      }
+      return finished;
     }
     int count = joins.size();
     List<Row<T>> fresh = new ArrayList<>(count);

@@ -59,6 +59,11 @@ import java.util.Set;
  * give the same tokens for the same seeds up to floating-point rounding (the two sessions may order
  * a sum differently). The second session holds a second copy of the weights.
  *
+ * <p>Batch size: at most {@code maxBatchRows} rows, and few enough that the prefill's logits
+ * ({@code rows x longest prompt x vocabulary} floats, read into Java) stay within 64 Mi floats (256
+ * MiB); long prompts over a large vocabulary therefore decode in smaller batches instead of
+ * failing.
+ *
  * <p>Ownership: the sessions belong to the caller, who closes them after the sampler's last use.
  * Thread-safe: concurrent calls each use their own buffers.
  */
@@ -73,6 +78,7 @@ public final class KvCacheSampler implements SequenceSampler {
   private final Set<String> presentNames;
   private final OrtModelSession smallBatchSession;
   private final int smallBatchRows;
+  private final long logitsBudget;
 
   /**
    * Creates a sampler with at most {@value #DEFAULT_MAX_BATCH_ROWS} rows per batch.
@@ -104,7 +110,8 @@ public final class KvCacheSampler implements SequenceSampler {
         Objects.requireNonNull(config, "config"),
         maxBatchRows,
         null,
-        0);
+        0,
+        OrtCalls.LOGITS_BUDGET_FLOATS);
   }
 
   /**
@@ -137,7 +144,7 @@ public final class KvCacheSampler implements SequenceSampler {
    * @throws IllegalStateException when the session is closed
    */
   public KvCacheSampler(OrtModelSession decodeSession, DecodeGraphSpec spec, int maxBatchRows) {
-    this(decodeSession, spec, null, maxBatchRows, null, 0);
+    this(decodeSession, spec, null, maxBatchRows, null, 0, OrtCalls.LOGITS_BUDGET_FLOATS);
   }
 
   private KvCacheSampler(
@@ -146,8 +153,10 @@ public final class KvCacheSampler implements SequenceSampler {
       DecoderConfig config,
       int maxBatchRows,
       OrtModelSession smallBatchSession,
-      int smallBatchRows) {
+      int smallBatchRows,
+      long logitsBudget) {
     this.session = Objects.requireNonNull(decodeSession, "decodeSession");
+    this.logitsBudget = logitsBudget;
     this.spec = Objects.requireNonNull(spec, "spec");
     this.config = config;
     this.maxBatchRows = Checks.checkAtLeast(maxBatchRows, 1, "maxBatchRows");
@@ -192,7 +201,18 @@ public final class KvCacheSampler implements SequenceSampler {
     Objects.requireNonNull(smallBatchSession, "smallBatchSession");
     Checks.checkAtLeast(smallBatchRows, 1, "smallBatchRows");
     return new KvCacheSampler(
-        session, spec, config, maxBatchRows, smallBatchSession, smallBatchRows);
+        session, spec, config, maxBatchRows, smallBatchSession, smallBatchRows, logitsBudget);
+  }
+
+  /** A copy of this sampler whose batches keep their prefill logits within {@code floats}. */
+  KvCacheSampler withLogitsBudget(long floats) {
+    return new KvCacheSampler(
+        session, spec, config, maxBatchRows, smallBatchSession, smallBatchRows, floats);
+  }
+
+  /** The most prefill logits floats of one batch. */
+  long logitsBudget() {
+    return logitsBudget;
   }
 
   /**
@@ -213,7 +233,7 @@ public final class KvCacheSampler implements SequenceSampler {
         config,
         seed,
         spec,
-        maxBatchRows,
+        DecodeLoop.batchRows(prompts, maxBatchRows, spec.vocabSize(), 0, logitsBudget),
         session.modelName(),
         CacheEngine::new);
   }
@@ -239,7 +259,13 @@ public final class KvCacheSampler implements SequenceSampler {
   public List<SampledSequence> sampleSeeded(
       List<Prompt> prompts, long[] sequenceSeeds, SamplingConfig config) {
     return DecodeLoop.runSeeded(
-        prompts, sequenceSeeds, config, spec, maxBatchRows, session.modelName(), CacheEngine::new);
+        prompts,
+        sequenceSeeds,
+        config,
+        spec,
+        DecodeLoop.batchRows(prompts, maxBatchRows, spec.vocabSize(), 0, logitsBudget),
+        session.modelName(),
+        CacheEngine::new);
   }
 
   /**

@@ -29,6 +29,22 @@ import java.util.Map;
 final class OrtCalls {
   private OrtCalls() {}
 
+  /**
+   * The most logits floats one call may return into Java: 64 Mi floats, 256 MiB. A prefill returns
+   * logits for every prompt position ({@code rows x longest prompt x vocabulary}), which for a
+   * 50k-token vocabulary and long prompts would otherwise run to gigabytes; batches are cut to fit.
+   */
+  static final long LOGITS_BUDGET_FLOATS = 64L << 20;
+
+  /**
+   * The most rows, at least 1 and at most {@code maxRows}, whose {@code floatsPerRow} logits each
+   * fit in {@code budget} floats.
+   */
+  static int rowsWithin(int maxRows, long floatsPerRow, long budget) {
+    long rows = budget / Math.max(1, floatsPerRow);
+    return (int) Math.max(1, Math.min(maxRows, rows));
+  }
+
   /** Returns {@code e} as a one-line {@link BackendException}, the cause chained. */
   static BackendException wrap(OrtException e, String attempted) {
     return OrtFailures.wrap(e, attempted);

@@ -279,6 +279,27 @@ class InflightDecoderTest {
   }
 
   @Test
+  void admit_logitsOverTheBudget_prefilledInParts_eachRowStillExact() {
+    SamplingConfig config = base(12).optEosTokenIds(STOPS).build();
+    List<Prompt> prompts = GenerateFixtures.prompts();
+    int longest = 12; // "The film was"
+    // room for the logits of two rows of the longest prompt: 3 + 2 rows become parts of 2, 2, 1
+    KvCacheSampler budgeted = kv.withLogitsBudget(2L * longest * GenerateFixtures.VOCAB);
+    List<InflightDecoder.Join<String>> joins = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      joins.add(
+          new InflightDecoder.Join<>("r" + i, prompts.get(i % prompts.size()), 70 + i, config));
+    }
+    try (InflightDecoder<String> decoder = new InflightDecoder<>(budgeted, 8)) {
+      Map<String, SampledSequence> done = drive(decoder, Map.of(0, joins));
+      assertEquals(3, decoder.admissionCount());
+      for (InflightDecoder.Join<String> join : joins) {
+        assertSameRow(alone(join), done.get(join.tag()), join.tag());
+      }
+    }
+  }
+
+  @Test
   void step_whenIdle_returnsNothing() {
     try (InflightDecoder<String> decoder = new InflightDecoder<>(kv, 2)) {
       assertEquals(List.of(), decoder.step());

@@ -68,6 +68,27 @@ class KvCacheSamplerTest {
   }
 
   @Test
+  void sample_logitsOverTheBudget_smallerBatchesSameSamples() {
+    SamplingConfig config = stopping().build();
+    List<Prompt> prompts = GenerateFixtures.prompts();
+    long twoRows = 2L * 12 * GenerateFixtures.VOCAB; // the longest prompt has 12 tokens
+    assertEquals(2, DecodeLoop.batchRows(prompts, 64, GenerateFixtures.VOCAB, 0, twoRows));
+    assertEquals(1, DecodeLoop.batchRows(prompts, 64, GenerateFixtures.VOCAB, 0, 1));
+    assertEquals(64, DecodeLoop.batchRows(prompts, 64, GenerateFixtures.VOCAB, 0, Long.MAX_VALUE));
+    List<SampledSequence> whole = kv.sample(prompts, 3, config, 9);
+    List<SampledSequence> parts = kv.withLogitsBudget(twoRows).sample(prompts, 3, config, 9);
+    assertEquals(whole.size(), parts.size());
+    for (int i = 0; i < whole.size(); i++) {
+      assertEquals(whole.get(i).completion(), parts.get(i).completion(), "row " + i);
+      double[] a = whole.get(i).samplingLogProbs().toArray();
+      double[] b = parts.get(i).samplingLogProbs().toArray();
+      for (int k = 0; k < a.length; k++) {
+        assertEquals(a[k], b[k], 1e-5, "row " + i + " token " + k);
+      }
+    }
+  }
+
+  @Test
   void sampleSeeded_sequenceSeeds_equalTheMatchingSamplesOfSample() {
     SamplingConfig config = stopping().build();
     List<Prompt> prompts = GenerateFixtures.prompts();
