@@ -89,6 +89,7 @@ public final class JbondLoop implements AutoCloseable {
   private final LongSupplier ticker;
   private final Executor executor;
   private final boolean trackReferenceKl;
+  private final boolean trackForwardLoss;
   private final double maxKl;
 
   private boolean started;
@@ -113,6 +114,7 @@ public final class JbondLoop implements AutoCloseable {
     this.ticker = b.ticker;
     this.executor = b.executor;
     this.trackReferenceKl = b.trackReferenceKl;
+    this.trackForwardLoss = b.trackForwardLoss;
     this.maxKl = b.maxKl;
   }
 
@@ -292,7 +294,7 @@ public final class JbondLoop implements AutoCloseable {
       policyLogProbs.put(role, learner.logProbs(role, rollout.policy));
     }
     double[] comparisonLogPolicy =
-        plan.comparisonPolicyLogProbs() && !rollout.comparison.isEmpty()
+        plan.comparisonPolicyLogProbs() && trackForwardLoss && !rollout.comparison.isEmpty()
             ? learner.logProbs(PolicyRole.POLICY, rollout.comparison)
             : null;
     timings.put("logprobs", millisSince(t));
@@ -669,6 +671,7 @@ public final class JbondLoop implements AutoCloseable {
     private LongSupplier ticker = System::nanoTime;
     private Executor executor = ForkJoinPool.commonPool();
     private boolean trackReferenceKl = true;
+    private boolean trackForwardLoss = true;
     private double maxKl = Double.POSITIVE_INFINITY;
 
     private Builder(
@@ -765,6 +768,21 @@ public final class JbondLoop implements AutoCloseable {
      */
     public Builder optTrackReferenceKl(boolean track) {
       this.trackReferenceKl = track;
+      return this;
+    }
+
+    /**
+     * Sets whether the policy's log-probabilities of the comparison samples (the anchor samples
+     * that J-BOND and BOND compare) are computed each step. They feed only the {@code lossForward}
+     * metric (and so {@code loss}), never the sequence weights: switching it off saves one forward
+     * pass over {@code prompts x comparison samples} sequences per step, and those two metrics are
+     * then reported as {@code null}.
+     *
+     * @param track default true
+     * @return this builder
+     */
+    public Builder optTrackForwardLoss(boolean track) {
+      this.trackForwardLoss = track;
       return this;
     }
 

@@ -33,6 +33,7 @@ import dev.jbond.spi.PolicySampler;
 import dev.jbond.spi.RewardModel;
 import dev.jbond.spi.StepOutcome;
 import dev.jbond.spi.WeightPublisher;
+import dev.jbond.spi.WeightedSequence;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -135,6 +136,45 @@ class JbondLoopTest {
       assertEquals(0, m.staleness());
       assertEquals(List.of(m), metrics);
       assertTrue(m.timings().containsKey("learn"), m.timings().toString());
+    }
+  }
+
+  @Test
+  void step_forwardLossTracked_scoresTheComparisonSamplesUnderThePolicy() {
+    try (JbondLoop l = loop().build()) {
+      StepMetrics m = l.step();
+      verify(learner, times(2)).logProbs(eq(PolicyRole.POLICY), anyList());
+      assertEquals(1.0, m.lossForward(), 1e-12);
+    }
+  }
+
+  @Test
+  void step_forwardLossOff_skipsThatForwardPass_sameWeights() {
+    List<List<WeightedSequence>> tracked = new ArrayList<>();
+    when(learner.step(anyList()))
+        .thenAnswer(
+            inv -> {
+              tracked.add(List.copyOf(inv.getArgument(0)));
+              return new StepOutcome(steps.incrementAndGet(), 0.5, 1.0, 1e-3);
+            });
+    try (JbondLoop l = loop().build()) {
+      l.step();
+    }
+    steps.set(0); // the same step of the same prompt order again
+    try (JbondLoop l = loop().optTrackForwardLoss(false).build()) {
+      StepMetrics m = l.step();
+      verify(learner, times(3)).logProbs(eq(PolicyRole.POLICY), anyList());
+      assertTrue(Double.isNaN(m.lossForward()), "lossForward " + m.lossForward());
+      assertTrue(Double.isNaN(m.loss()), "loss " + m.loss());
+    }
+    assertEquals(2, tracked.size());
+    assertEquals(tracked.get(0).size(), tracked.get(1).size());
+    for (int i = 0; i < tracked.get(0).size(); i++) {
+      WeightedSequence on = tracked.get(0).get(i);
+      WeightedSequence off = tracked.get(1).get(i);
+      assertEquals(on.generation().prompt(), off.generation().prompt());
+      assertEquals(on.generation().completion(), off.generation().completion());
+      assertEquals(on.weight(), off.weight(), 0.0, "weight " + i);
     }
   }
 
