@@ -1,13 +1,9 @@
 package dev.jbond.models.generate;
 
-import dev.jbond.BackendException;
-import dev.jbond.LogProbs;
 import dev.jbond.Prompt;
-import dev.jbond.TokenSequence;
 import dev.jbond.internal.Checks;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.SplittableRandom;
@@ -156,32 +152,12 @@ final class DecodeLoop {
   private static final class Batch {
     private final SamplingConfig config;
     private final int vocab;
-    private final Prompt[] prompts;
-    private final int[] samples;
-    private final int[][] promptTokens;
-    private final SplittableRandom[] randoms;
-    private final int[][] tokens;
-    private final double[][] samplingLogProbs;
-    private final double[][] modelLogProbs;
-    private final int[] counts;
-    private final boolean[] active;
-    private final StopReason[] reasons;
-    private int size;
+    private final List<SequenceDraws> rows;
 
     Batch(int rows, SamplingConfig config, int vocab) {
       this.config = config;
       this.vocab = vocab;
-      int maxNew = config.maxNewTokens();
-      prompts = new Prompt[rows];
-      samples = new int[rows];
-      promptTokens = new int[rows][];
-      randoms = new SplittableRandom[rows];
-      tokens = new int[rows][maxNew];
-      samplingLogProbs = new double[rows][maxNew];
-      modelLogProbs = new double[rows][maxNew];
-      counts = new int[rows];
-      active = new boolean[rows];
-      reasons = new StopReason[rows];
+      this.rows = new ArrayList<>(rows);
     }
 
     void addRow(Prompt prompt, int sample, long seed) {
@@ -189,58 +165,36 @@ final class DecodeLoop {
     }
 
     void addRow(Prompt prompt, int sample, SplittableRandom random) {
-      prompts[size] = prompt;
-      samples[size] = sample;
-      promptTokens[size] = prompt.tokens().toArray();
-      randoms[size] = random;
-      active[size] = true;
-      size++;
+      rows.add(new SequenceDraws(prompt, sample, config, random));
     }
 
     void run(EngineFactory engines, String modelName) {
+      int size = rows.size();
+      int[][] promptTokens = new int[size][];
       int longest = 0;
-      for (int[] prompt : promptTokens) {
-        longest = Math.max(longest, prompt.length);
+      for (int b = 0; b < size; b++) {
+        promptTokens[b] = rows.get(b).prompt.tokens().toArray();
+        longest = Math.max(longest, promptTokens[b].length);
       }
       TokenSampler sampler = new TokenSampler(config, vocab);
       int[] next = new int[size];
+      boolean[] active = new boolean[size];
       try (Engine engine = engines.create(size, longest, config)) {
         engine.prefill(promptTokens);
         while (true) {
           boolean any = false;
           FloatBuffer logits = engine.logits();
           for (int b = 0; b < size; b++) {
+            SequenceDraws row = rows.get(b);
             next[b] = config.padTokenId();
-            if (!active[b]) {
-              continue;
+            if (row.active()) {
+              row.draw(sampler, logits, engine.offset(b), modelName);
+              if (row.active()) {
+                next[b] = row.last();
+                any = true;
+              }
             }
-            if (!sampler.draw(logits, engine.offset(b), randoms[b])) {
-              throw new BackendException(
-                  BackendException.Code.INTERNAL,
-                  "Expected finite logits from model '"
-                      + modelName
-                      + "', found NaN or infinity at completion position "
-                      + counts[b]
-                      + " of prompt '"
-                      + prompts[b].id()
-                      + "' sample "
-                      + samples[b],
-                  null);
-            }
-            int k = counts[b]++;
-            tokens[b][k] = sampler.token;
-            samplingLogProbs[b][k] = sampler.samplingLogProb;
-            modelLogProbs[b][k] = sampler.modelLogProb;
-            if (config.isEos(sampler.token)) {
-              active[b] = false;
-              reasons[b] = StopReason.EOS;
-            } else if (counts[b] == config.maxNewTokens()) {
-              active[b] = false;
-              reasons[b] = StopReason.LENGTH;
-            } else {
-              next[b] = sampler.token;
-              any = true;
-            }
+            active[b] = row.active();
           }
           if (!any) {
             break;
@@ -251,17 +205,9 @@ final class DecodeLoop {
     }
 
     List<SampledSequence> results() {
-      List<SampledSequence> out = new ArrayList<>(size);
-      for (int b = 0; b < size; b++) {
-        int n = counts[b];
-        out.add(
-            new SampledSequence(
-                prompts[b],
-                samples[b],
-                TokenSequence.of(Arrays.copyOf(tokens[b], n)),
-                LogProbs.of(Arrays.copyOf(samplingLogProbs[b], n)),
-                LogProbs.of(Arrays.copyOf(modelLogProbs[b], n)),
-                reasons[b]));
+      List<SampledSequence> out = new ArrayList<>(rows.size());
+      for (SequenceDraws row : rows) {
+        out.add(row.toSequence());
       }
       return out;
     }

@@ -6,9 +6,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.jbond.BackendException;
-import dev.jbond.LogProbs;
 import dev.jbond.Prompt;
-import dev.jbond.TokenSequence;
 import dev.jbond.VerificationException;
 import dev.jbond.internal.Checks;
 import dev.jbond.models.decoder.DecoderBuilder;
@@ -16,7 +14,6 @@ import dev.jbond.onnx.ort.OrtEnvironments;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
@@ -270,17 +267,19 @@ public final class InflightDecoder<T> implements AutoCloseable {
     List<OnnxTensor> created = new ArrayList<>();
     try {
       Map<String, OnnxTensorLike> feed = new HashMap<>();
-      feed.put(DecoderBuilder.INPUT_IDS, track(created, view(ids, count, longest)));
-      feed.put(DecoderBuilder.POSITION_IDS, track(created, view(positions, count, longest)));
-      feed.put(DecoderBuilder.ATTENTION_MASK, track(created, view(mask, count, longest)));
+      feed.put(DecoderBuilder.INPUT_IDS, OrtCalls.track(created, view(ids, count, longest)));
+      feed.put(
+          DecoderBuilder.POSITION_IDS, OrtCalls.track(created, view(positions, count, longest)));
+      feed.put(DecoderBuilder.ATTENTION_MASK, OrtCalls.track(created, view(mask, count, longest)));
       OnnxTensor empty =
-          track(
+          OrtCalls.track(
               created, OrtCalls.emptyFloats(environment, count, spec.heads(), 0, spec.headWidth()));
       for (int i = 0; i < spec.layers(); i++) {
         feed.put(DecoderBuilder.pastKey(i), empty);
         feed.put(DecoderBuilder.pastValue(i), empty);
       }
-      OnnxTensor pinned = track(created, OrtCalls.view(environment, logits, count, longest, vocab));
+      OnnxTensor pinned =
+          OrtCalls.track(created, OrtCalls.view(environment, logits, count, longest, vocab));
       prefill = raw.run(feed, presentNames, Map.of(DecoderBuilder.LOGITS, pinned));
     } catch (OrtException e) {
       throw OrtCalls.wrap(e, "prefill " + count + " rows on model '" + modelName() + "'");
@@ -341,7 +340,7 @@ public final class InflightDecoder<T> implements AutoCloseable {
     int total = length + 1;
     for (int b = 0; b < batch; b++) {
       Row<T> row = rows.get(b);
-      stepIds.put(b, row.alive ? row.pending : row.config.padTokenId());
+      stepIds.put(b, row.alive ? row.draws.last() : row.config.padTokenId());
       stepPositions.put(b, row.alive ? row.nextPosition : 0);
       int base = b * total;
       for (int c = 0; c < length; c++) {
@@ -353,11 +352,13 @@ public final class InflightDecoder<T> implements AutoCloseable {
     List<OnnxTensor> created = new ArrayList<>();
     try {
       Map<String, OnnxTensorLike> feed = new HashMap<>();
-      feed.put(DecoderBuilder.INPUT_IDS, track(created, view(stepIds, batch, 1)));
-      feed.put(DecoderBuilder.POSITION_IDS, track(created, view(stepPositions, batch, 1)));
-      feed.put(DecoderBuilder.ATTENTION_MASK, track(created, view(stepMask, batch, total)));
+      feed.put(DecoderBuilder.INPUT_IDS, OrtCalls.track(created, view(stepIds, batch, 1)));
+      feed.put(DecoderBuilder.POSITION_IDS, OrtCalls.track(created, view(stepPositions, batch, 1)));
+      feed.put(
+          DecoderBuilder.ATTENTION_MASK, OrtCalls.track(created, view(stepMask, batch, total)));
       cache.feed(feed);
-      OnnxTensor pinned = track(created, OrtCalls.view(environment, stepLogits, batch, 1, vocab));
+      OnnxTensor pinned =
+          OrtCalls.track(created, OrtCalls.view(environment, stepLogits, batch, 1, vocab));
       next = raw.run(feed, presentNames, Map.of(DecoderBuilder.LOGITS, pinned));
     } catch (OrtException e) {
       throw OrtCalls.wrap(
@@ -461,32 +462,10 @@ public final class InflightDecoder<T> implements AutoCloseable {
 
   /** Draws a row's next token; marks it stopped on EOS or at its limit. */
   private void draw(Row<T> row, FloatBuffer logits, int offset) {
-    TokenSampler token = tokenSamplers.computeIfAbsent(row.config, c -> new TokenSampler(c, vocab));
-    if (!token.draw(logits, offset, row.random)) {
-      throw new BackendException(
-          BackendException.Code.INTERNAL,
-          "Expected finite logits from model '"
-              + modelName()
-              + "', found NaN or infinity at completion position "
-              + row.count
-              + " of prompt '"
-              + row.join.prompt().id()
-              + "'",
-          null);
-    }
-    int k = row.count++;
-    row.tokens[k] = token.token;
-    row.samplingLogProbs[k] = token.samplingLogProb;
-    row.modelLogProbs[k] = token.modelLogProb;
-    if (row.config.isEos(token.token)) {
-      row.alive = false;
-      row.reason = StopReason.EOS;
-    } else if (row.count == row.config.maxNewTokens()) {
-      row.alive = false;
-      row.reason = StopReason.LENGTH;
-    } else {
-      row.pending = token.token;
-    }
+    TokenSampler sampler =
+        tokenSamplers.computeIfAbsent(row.config, c -> new TokenSampler(c, vocab));
+    row.draws.draw(sampler, logits, offset, modelName());
+    row.alive = row.draws.active();
   }
 
   /**
@@ -579,11 +558,6 @@ public final class InflightDecoder<T> implements AutoCloseable {
     return sampler.session().modelName();
   }
 
-  private static OnnxTensor track(List<OnnxTensor> created, OnnxTensor tensor) {
-    created.add(tensor);
-    return tensor;
-  }
-
   /** A batch's cache: the {@code present.*} of the last call, or merged tensors of our own. */
   private final class Cache implements AutoCloseable {
     private final OrtSession.Result result;
@@ -652,44 +626,28 @@ public final class InflightDecoder<T> implements AutoCloseable {
     throw new IllegalArgumentException("Expected a present.* cache name, found " + present);
   }
 
-  /** One sequence's state. */
+  /** One sequence's state: its draws and its place in the cache. */
   private static final class Row<T> {
     final Join<T> join;
     final SamplingConfig config;
     final int[] promptTokens;
-    final SplittableRandom random;
-    final int[] tokens;
-    final double[] samplingLogProbs;
-    final double[] modelLogProbs;
-    int count;
-    int pending;
+    final SequenceDraws draws;
     int nextPosition;
     int start;
     int end;
+
+    /** False once it stopped or was removed. */
     boolean alive = true;
-    StopReason reason;
 
     Row(Join<T> join) {
       this.join = join;
       this.config = join.config();
       this.promptTokens = join.prompt().tokens().toArray();
-      this.random = new SplittableRandom(join.seed());
-      int max = config.maxNewTokens();
-      this.tokens = new int[max];
-      this.samplingLogProbs = new double[max];
-      this.modelLogProbs = new double[max];
+      this.draws = new SequenceDraws(join.prompt(), 0, config, new SplittableRandom(join.seed()));
     }
 
     Finished<T> finish() {
-      return new Finished<>(
-          join.tag(),
-          new SampledSequence(
-              join.prompt(),
-              0,
-              TokenSequence.of(Arrays.copyOf(tokens, count)),
-              LogProbs.of(Arrays.copyOf(samplingLogProbs, count)),
-              LogProbs.of(Arrays.copyOf(modelLogProbs, count)),
-              reason));
+      return new Finished<>(join.tag(), draws.toSequence());
     }
   }
 }

@@ -409,19 +409,21 @@ public final class KvCacheSampler implements SequenceSampler {
       }
       Map<String, OnnxTensorLike> feed = new HashMap<>();
       feed.put(
-          DecoderBuilder.INPUT_IDS, track(created, OrtCalls.view(environment, ids, rows, fresh)));
+          DecoderBuilder.INPUT_IDS,
+          OrtCalls.track(created, OrtCalls.view(environment, ids, rows, fresh)));
       feed.put(
           DecoderBuilder.POSITION_IDS,
-          track(created, OrtCalls.view(environment, positions, rows, fresh)));
+          OrtCalls.track(created, OrtCalls.view(environment, positions, rows, fresh)));
       feed.put(
           DecoderBuilder.ATTENTION_MASK,
-          track(created, OrtCalls.view(environment, maskBuffer, rows, total)));
+          OrtCalls.track(created, OrtCalls.view(environment, maskBuffer, rows, total)));
       return feed;
     }
 
     private OrtSession.Result run(
         Map<String, OnnxTensorLike> feed, List<OnnxTensor> created, int fresh) throws OrtException {
-      OnnxTensor pinned = track(created, OrtCalls.view(environment, logits, rows, fresh, vocab));
+      OnnxTensor pinned =
+          OrtCalls.track(created, OrtCalls.view(environment, logits, rows, fresh, vocab));
       return raw.run(feed, presentNames, Map.of(DecoderBuilder.LOGITS, pinned));
     }
 
@@ -456,10 +458,5 @@ public final class KvCacheSampler implements SequenceSampler {
         cache = null;
       }
     }
-  }
-
-  private static OnnxTensor track(List<OnnxTensor> created, OnnxTensor tensor) {
-    created.add(tensor);
-    return tensor;
   }
 }

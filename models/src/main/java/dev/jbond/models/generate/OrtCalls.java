@@ -99,6 +99,12 @@ final class OrtCalls {
     return n;
   }
 
+  /** Adds {@code tensor} to the tensors a call created (closed with {@link #closeAll}). */
+  static OnnxTensor track(List<OnnxTensor> created, OnnxTensor tensor) {
+    created.add(tensor);
+    return tensor;
+  }
+
   /** Closes every tensor. */
   static void closeAll(Collection<OnnxTensor> tensors) {
     for (OnnxTensor tensor : tensors) {
