@@ -240,7 +240,8 @@ public final class BenchGenerateCommand implements Callable<Integer> {
       Map<String, Object> torch,
       SamplingConfig sampling,
       int small,
-      List<Map<String, Object>> rows) {
+      List<Map<String, Object>> rows)
+      throws Exception {
     Map<Integer, Double> torchRates = new LinkedHashMap<>();
     if (torch != null) {
       for (Object row : (List<?>) torch.get("rows")) {
@@ -387,40 +388,36 @@ public final class BenchGenerateCommand implements Callable<Integer> {
   }
 
   /**
-   * Median tokens/s of each sampler over {@code rounds} timed runs after one warm-up run each. The
-   * samplers take turns within every round, so that load from other processes spreads over all, and
-   * round {@code r} starts at sampler {@code r mod n}, so that each follows every other equally
-   * often (ONNX Runtime's intra-op threads keep spinning for a moment after a run and slow down
-   * whatever runs next).
+   * Median tokens/s of each sampler over {@code rounds} timed runs after one warm-up run each, the
+   * samplers taking turns within every round ({@link InterleavedRounds}); run {@code r} uses seed
+   * {@code r}.
    */
   private static Map<String, Double> tokensPerSecond(
       Map<String, SequenceSampler> samplers,
       List<Prompt> prompts,
       SamplingConfig sampling,
-      int rounds) {
-    Map<String, List<Double>> rates = new LinkedHashMap<>();
-    for (Map.Entry<String, SequenceSampler> e : samplers.entrySet()) {
-      e.getValue().sample(prompts, 1, sampling, 0);
-      rates.put(e.getKey(), new ArrayList<>());
-    }
+      int rounds)
+      throws Exception {
     List<String> names = new ArrayList<>(samplers.keySet());
-    for (int r = 1; r <= rounds; r++) {
-      for (int i = 0; i < names.size(); i++) {
-        String name = names.get((r + i) % names.size());
-        long start = System.nanoTime();
+    List<InterleavedRounds.Call<List<SampledSequence>>> calls = new ArrayList<>();
+    for (String name : names) {
+      calls.add(round -> samplers.get(name).sample(prompts, 1, sampling, round));
+    }
+    List<List<InterleavedRounds.Timed<List<SampledSequence>>>> timed =
+        InterleavedRounds.time(calls, 1, rounds);
+    Map<String, Double> medians = new LinkedHashMap<>();
+    for (int i = 0; i < names.size(); i++) {
+      List<Double> rates = new ArrayList<>();
+      for (InterleavedRounds.Timed<List<SampledSequence>> run : timed.get(i)) {
         long tokens = 0;
-        for (SampledSequence s : samplers.get(name).sample(prompts, 1, sampling, r)) {
+        for (SampledSequence s : run.result()) {
           tokens += s.completion().length();
         }
-        rates.get(name).add(tokens / ((System.nanoTime() - start) / 1e9));
+        rates.add(tokens / run.seconds());
       }
+      rates.sort(Double::compare);
+      medians.put(names.get(i), rates.get(rates.size() / 2));
     }
-    Map<String, Double> medians = new LinkedHashMap<>();
-    rates.forEach(
-        (name, list) -> {
-          list.sort(Double::compare);
-          medians.put(name, list.get(list.size() / 2));
-        });
     return medians;
   }
 

@@ -212,11 +212,11 @@ public final class BenchSampleCommand implements Callable<Integer> {
                 .optModelName(PolicyRole.POLICY, "jbond-policy-stream")
                 .build()) {
       TrtLlmGenerationModel policy = models.get("jbond-policy");
-      List<Callable<List<Generation>>> paths =
+      List<InterleavedRounds.Call<List<Generation>>> paths =
           List.of(
-              () -> directSampler.sample(workload, samples, PolicyRole.POLICY, 5),
-              () -> sampler.sample(workload, samples, PolicyRole.POLICY, 5),
-              () -> streamSampler.sample(workload, samples, PolicyRole.POLICY, 5));
+              round -> directSampler.sample(workload, samples, PolicyRole.POLICY, 5),
+              round -> sampler.sample(workload, samples, PolicyRole.POLICY, 5),
+              round -> streamSampler.sample(workload, samples, PolicyRole.POLICY, 5));
       int before = policy.batchCount();
       List<Map<String, Object>> timed = timeInterleaved(paths, candidates);
       direct = timed.get(0);
@@ -325,40 +325,32 @@ public final class BenchSampleCommand implements Callable<Integer> {
   }
 
   /**
-   * Times the paths side by side: warm-up calls of each, then {@code rounds} rounds that call every
-   * path once, the order rotating from round to round, so that drift in the machine's load falls on
-   * all paths alike. Per path: throughput over its own calls, p50/p99 per call, and for paths after
-   * the first the median over rounds of (first path's call time / this path's call time).
+   * Times the paths side by side ({@link InterleavedRounds}). Per path: throughput over its own
+   * calls, p50/p99 per call, and for paths after the first the median over rounds of (first path's
+   * call time / this path's call time).
    */
   private List<Map<String, Object>> timeInterleaved(
-      List<Callable<List<Generation>>> paths, int candidates) throws Exception {
+      List<InterleavedRounds.Call<List<Generation>>> paths, int candidates) throws Exception {
+    List<List<InterleavedRounds.Timed<List<Generation>>>> timed =
+        InterleavedRounds.time(paths, warmup, rounds);
     int count = paths.size();
-    for (int i = 0; i < warmup; i++) {
-      for (Callable<List<Generation>> path : paths) {
-        path.call();
-      }
-    }
     double[][] seconds = new double[count][rounds];
-    long[] tokens = new long[count];
-    for (int i = 0; i < rounds; i++) {
-      for (int k = 0; k < count; k++) {
-        int p = (i + k) % count;
-        long t0 = System.nanoTime();
-        List<Generation> out = paths.get(p).call();
-        seconds[p][i] = (System.nanoTime() - t0) / 1e9;
-        for (Generation g : out) {
-          tokens[p] += g.completion().length();
-        }
-        if (out.size() != candidates) {
-          throw new IllegalStateException(
-              "Expected " + candidates + " candidates per call, found " + out.size());
-        }
-      }
-    }
     List<Map<String, Object>> out = new ArrayList<>();
     for (int p = 0; p < count; p++) {
+      long tokens = 0;
+      for (int i = 0; i < rounds; i++) {
+        InterleavedRounds.Timed<List<Generation>> call = timed.get(p).get(i);
+        seconds[p][i] = call.seconds();
+        if (call.result().size() != candidates) {
+          throw new IllegalStateException(
+              "Expected " + candidates + " candidates per call, found " + call.result().size());
+        }
+        for (Generation g : call.result()) {
+          tokens += g.completion().length();
+        }
+      }
       double total = Arrays.stream(seconds[p]).sum();
-      Map<String, Object> stats = stats((long) rounds * candidates, tokens[p], total, seconds[p]);
+      Map<String, Object> stats = stats((long) rounds * candidates, tokens, total, seconds[p]);
       if (p > 0) {
         double[] ratios = new double[rounds];
         for (int i = 0; i < rounds; i++) {
