@@ -190,6 +190,7 @@ public final class TrtLlmGenerationModel implements GenerationModel {
   private final ExecutorService responses;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicInteger batches = new AtomicInteger();
+  private volatile Runnable afterStep = () -> {};
 
   private TrtLlmGenerationModel(
       String name, ModelDirectory directory, OrtModelSession session, Settings settings) {
@@ -271,6 +272,14 @@ public final class TrtLlmGenerationModel implements GenerationModel {
    */
   public int batchCount() {
     return batches.get();
+  }
+
+  /**
+   * Runs {@code hook} on the batch thread after each decode step, so that a test can hold a running
+   * batch at a known point instead of racing it.
+   */
+  void afterEachStep(Runnable hook) {
+    this.afterStep = Objects.requireNonNull(hook, "hook");
   }
 
   @Override
@@ -568,6 +577,7 @@ public final class TrtLlmGenerationModel implements GenerationModel {
         } catch (RuntimeException e) {
           decoder.clear().forEach(row -> row.pending.fail(e));
         }
+        afterStep.run();
       }
       decoder.clear().forEach(row -> row.pending.fail(closedError()));
     }

@@ -22,6 +22,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -192,8 +193,20 @@ class TrtLlmGenerationModelTest {
       Recorder shortOne = new Recorder();
       longOne.done.thenRun(() -> answered.add("long"));
       shortOne.done.thenRun(() -> answered.add("short"));
+      // hold the long request's batch after its first step until the short one is queued, so
+      // that a slow test thread cannot let the long one finish before the short one arrives
+      CountDownLatch shortQueued = new CountDownLatch(1);
+      model.afterEachStep(
+          () -> {
+            try {
+              shortQueued.await();
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          });
       model.generate(single("long", 29), longOne);
       model.generate(single("short", 2), shortOne);
+      shortQueued.countDown();
       assertArrayEquals(expected, shortOne.last().get("output_ids").toInts());
       assertEquals(3 + 29, longOne.last().get("output_ids").toInts().length);
       // a batch that ran to its end before taking new rows would answer "long" first
