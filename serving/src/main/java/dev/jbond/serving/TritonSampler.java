@@ -14,6 +14,8 @@ import dev.jbond.serving.embedded.TrtLlmGenerationModel;
 import dev.jbond.serving.triton.TritonCallOptions;
 import dev.jbond.serving.triton.TritonClient;
 import dev.jbond.serving.triton.TritonDatatype;
+import dev.jbond.serving.triton.TritonInferStream;
+import dev.jbond.serving.triton.TritonRetryPolicy;
 import dev.jbond.serving.triton.TritonTensor;
 import dev.jbond.serving.triton.TritonTensors;
 import dev.jbond.serving.triton.proto.ModelInferRequest;
@@ -27,11 +29,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.SplittableRandom;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntFunction;
 
 /**
  * A {@link PolicySampler} over Triton's protocol with the TensorRT-LLM {@code tensorrt_llm}
@@ -46,7 +50,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * and top-p travel as FP32, so settings that are not exact floats differ from the direct sampler's
  * doubles by rounding). Requests of one call go out at once: unary ModelInfer for non-decoupled
  * models (idempotent thanks to the seed, so the client retries them), or one ModelStreamInfer
- * stream with {@code triton_enable_empty_final_response} for decoupled ones.
+ * stream: always for decoupled models (with {@code triton_enable_empty_final_response}), and for
+ * non-decoupled ones with {@link Builder#optStream(boolean)} (Triton answers each request on a
+ * stream with one final response; one stream costs less per request than a unary call each). When a
+ * stream fails as a whole (code UNAVAILABLE: its endpoint went away), the requests it had not
+ * answered are sent again on a new stream, on the next healthy endpoint, following the client's
+ * {@link TritonClient#retryPolicy() retry policy}; the seeds make the answers the same.
  *
  * <p>Each {@link Generation} holds the completion ({@code output_ids} after the prompt, up to
  * {@code sequence_length}, cut after the first {@code end_id} as a defence against servers whose
@@ -57,11 +66,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Thread-safe.
  */
 public final class TritonSampler implements PolicySampler {
+  private static final System.Logger LOG = System.getLogger(TritonSampler.class.getName());
+
   private final TritonClient client;
   private final SamplingConfig sampling;
   private final TensorProfile profile;
   private final Map<PolicyRole, String> models;
   private final boolean decoupled;
+  private final boolean stream;
   private final boolean returnLogProbs;
   private final boolean batchSamples;
   private final boolean burstHint;
@@ -74,6 +86,7 @@ public final class TritonSampler implements PolicySampler {
     this.profile = builder.profile;
     this.models = new EnumMap<>(builder.models);
     this.decoupled = builder.decoupled;
+    this.stream = builder.decoupled || builder.stream;
     this.returnLogProbs = builder.returnLogProbs;
     this.batchSamples = builder.batchSamples;
     this.burstHint = builder.burstHint;
@@ -138,37 +151,155 @@ public final class TritonSampler implements PolicySampler {
     if (decoupled && batchSamples) {
       return sampleBatched(prompts, samplesPerPrompt, model, seed, call);
     }
-    List<ModelInferRequest> requests = new ArrayList<>();
-    for (Prompt prompt : prompts) {
-      for (int j = 0; j < samplesPerPrompt; j++) {
-        requests.add(
-            request(
-                model,
-                prompt,
-                prompt.id() + "/" + j,
-                burstHint ? prompts.size() * samplesPerPrompt : 0,
-                SequenceSeeds.seed(seed, prompt.id(), j)));
-      }
+    int count = prompts.size() * samplesPerPrompt;
+    int burstRows = burstHint ? count : 0;
+    // requests are built as they go out, so the server starts on the first ones sooner; the id
+    // leads with the index, unique on a stream even when prompt ids repeat
+    IntFunction<ModelInferRequest> build =
+        r -> {
+          Prompt prompt = prompts.get(r / samplesPerPrompt);
+          int j = r % samplesPerPrompt;
+          return request(
+              model,
+              prompt,
+              r + "/" + prompt.id() + "/" + j,
+              burstRows,
+              SequenceSeeds.seed(seed, prompt.id(), j));
+        };
+    List<List<ModelInferResponse>> answers =
+        stream ? streamed(count, build, model, seed, call) : unary(count, build, model, call);
+    List<Generation> out = new ArrayList<>(count);
+    for (int r = 0; r < count; r++) {
+      out.add(generation(model, prompts.get(r / samplesPerPrompt), answers.get(r)));
     }
-    List<CompletableFuture<List<ModelInferResponse>>> futures = new ArrayList<>();
-    if (decoupled) {
-      futures.addAll(client.streamInfer(requests, call));
-    } else {
-      for (ModelInferRequest request : requests) {
-        futures.add(client.modelInfer(request, call).thenApply(List::of));
-      }
-    }
-    List<Generation> out = new ArrayList<>(requests.size());
+    return out;
+  }
+
+  private List<List<ModelInferResponse>> unary(
+      int count, IntFunction<ModelInferRequest> build, String model, TritonCallOptions call) {
+    List<CompletableFuture<List<ModelInferResponse>>> futures = new ArrayList<>(count);
+    List<List<ModelInferResponse>> answers = new ArrayList<>(count);
     try {
-      for (int r = 0; r < requests.size(); r++) {
-        Prompt prompt = prompts.get(r / samplesPerPrompt);
-        out.add(generation(model, prompt, await(futures.get(r), model)));
+      for (int r = 0; r < count; r++) {
+        futures.add(client.modelInfer(build.apply(r), call).thenApply(List::of));
+      }
+      for (CompletableFuture<List<ModelInferResponse>> future : futures) {
+        answers.add(await(future, model));
       }
     } catch (RuntimeException e) {
       futures.forEach(f -> f.cancel(false));
       throw e;
     }
-    return out;
+    return answers;
+  }
+
+  /**
+   * Sends the requests on streams to the healthy endpoints and, while attempts remain, sends the
+   * ones that a failing stream left unanswered on new streams (the endpoint pool ejects the failed
+   * endpoint and picks healthy ones).
+   */
+  private List<List<ModelInferResponse>> streamed(
+      int count,
+      IntFunction<ModelInferRequest> build,
+      String model,
+      long seed,
+      TritonCallOptions call) {
+    TritonRetryPolicy retry = client.retryPolicy();
+    SplittableRandom jitter = new SplittableRandom(seed);
+    List<ModelInferRequest> requests = new ArrayList<>(count);
+    List<List<ModelInferResponse>> answers = new ArrayList<>(count);
+    List<Integer> todo = new ArrayList<>(count);
+    for (int r = 0; r < count; r++) {
+      answers.add(null);
+      todo.add(r);
+    }
+    for (int attempt = 1; ; attempt++) {
+      List<CompletableFuture<List<ModelInferResponse>>> futures = new ArrayList<>(todo.size());
+      List<TritonInferStream> streams = new ArrayList<>();
+      try {
+        int width = Math.min(todo.size(), streamsPerCall(call));
+        for (int k = 0; k < width; k++) {
+          streams.add(client.openInferStream(call));
+        }
+        for (int k = 0; k < todo.size(); k++) {
+          int r = todo.get(k);
+          if (requests.size() == r) {
+            requests.add(build.apply(r));
+          }
+          futures.add(streams.get(k % width).send(requests.get(r)));
+        }
+      } catch (RuntimeException e) {
+        futures.forEach(f -> f.cancel(false));
+        streams.forEach(TritonInferStream::cancel);
+        throw e;
+      }
+      streams.forEach(TritonInferStream::close);
+      List<Integer> again = new ArrayList<>();
+      BackendException lost = null;
+      try {
+        for (int k = 0; k < todo.size(); k++) {
+          try {
+            answers.set(todo.get(k), await(futures.get(k), model));
+          } catch (BackendException e) {
+            if (attempt >= retry.maxAttempts() || !streamLost(e)) {
+              throw e;
+            }
+            again.add(todo.get(k));
+            lost = e;
+          }
+        }
+      } catch (RuntimeException e) {
+        futures.forEach(f -> f.cancel(false));
+        streams.forEach(TritonInferStream::cancel); // the server stops the work left
+        throw e;
+      }
+      if (again.isEmpty()) {
+        return answers;
+      }
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "Resending {0} of {1} requests to model ''{2}'' on a new stream (attempt {3} of {4}): {5}",
+          again.size(),
+          count,
+          model,
+          attempt + 1,
+          retry.maxAttempts(),
+          lost.getMessage());
+      sleep(retry.backoff(attempt, jitter), model);
+      todo = again;
+    }
+  }
+
+  /**
+   * One stream per healthy endpoint (the pool hands them out in turn), so that a call spreads over
+   * the endpoints as unary requests do; one when the call names its endpoint.
+   */
+  private int streamsPerCall(TritonCallOptions call) {
+    if (call.endpoint().isPresent()) {
+      return 1;
+    }
+    return (int) Math.max(1, client.endpointStatuses().stream().filter(s -> !s.ejected()).count());
+  }
+
+  /**
+   * Whether a request failed because its whole stream did (not by its own error, not cancelled).
+   */
+  private static boolean streamLost(BackendException e) {
+    return e.code() == BackendException.Code.UNAVAILABLE
+        && e.getCause() instanceof BackendException
+        && !Thread.currentThread().isInterrupted();
+  }
+
+  private static void sleep(Duration pause, String model) {
+    try {
+      Thread.sleep(pause.toMillis(), (int) (pause.toNanos() % 1_000_000));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BackendException(
+          BackendException.Code.UNAVAILABLE,
+          "Interrupted while sampling from model '" + model + "'",
+          e);
+    }
   }
 
   /** One request per prompt with one row per sample; responses mapped back by batch_index. */
@@ -189,52 +320,48 @@ public final class TritonSampler implements PolicySampler {
               burstHint ? prompts.size() * samplesPerPrompt : 0,
               seeds));
     }
-    List<CompletableFuture<List<ModelInferResponse>>> futures = client.streamInfer(requests, call);
+    List<List<ModelInferResponse>> answers =
+        streamed(requests.size(), requests::get, model, seed, call);
     List<Generation> out = new ArrayList<>(prompts.size() * samplesPerPrompt);
-    try {
-      for (int i = 0; i < prompts.size(); i++) {
-        Prompt prompt = prompts.get(i);
-        Generation[] rows = new Generation[samplesPerPrompt];
-        for (ModelInferResponse response : await(futures.get(i), model)) {
-          if (response.getOutputsCount() == 0) {
-            continue;
-          }
-          TritonTensor index = TritonTensors.outputs(response).get(profile.name(Slot.BATCH_INDEX));
-          int row = index == null ? 0 : (int) index.toLongs()[0];
-          if (row < 0 || row >= samplesPerPrompt || rows[row] != null) {
-            throw new BackendException(
-                BackendException.Code.INTERNAL,
-                "Expected distinct batch_index values in [0, "
-                    + samplesPerPrompt
-                    + ") from model '"
-                    + model
-                    + "' for prompt '"
-                    + prompt.id()
-                    + "', found "
-                    + row,
-                null);
-          }
-          rows[row] = generation(model, prompt, List.of(response));
+    for (int i = 0; i < prompts.size(); i++) {
+      Prompt prompt = prompts.get(i);
+      Generation[] rows = new Generation[samplesPerPrompt];
+      for (ModelInferResponse response : answers.get(i)) {
+        if (response.getOutputsCount() == 0) {
+          continue;
         }
-        for (int j = 0; j < samplesPerPrompt; j++) {
-          if (rows[j] == null) {
-            throw new BackendException(
-                BackendException.Code.INTERNAL,
-                "Expected a response for row "
-                    + j
-                    + " of prompt '"
-                    + prompt.id()
-                    + "' from model '"
-                    + model
-                    + "', found none",
-                null);
-          }
-          out.add(rows[j]);
+        TritonTensor index = TritonTensors.outputs(response).get(profile.name(Slot.BATCH_INDEX));
+        int row = index == null ? 0 : (int) index.toLongs()[0];
+        if (row < 0 || row >= samplesPerPrompt || rows[row] != null) {
+          throw new BackendException(
+              BackendException.Code.INTERNAL,
+              "Expected distinct batch_index values in [0, "
+                  + samplesPerPrompt
+                  + ") from model '"
+                  + model
+                  + "' for prompt '"
+                  + prompt.id()
+                  + "', found "
+                  + row,
+              null);
         }
+        rows[row] = generation(model, prompt, List.of(response));
       }
-    } catch (RuntimeException e) {
-      futures.forEach(f -> f.cancel(false));
-      throw e;
+      for (int j = 0; j < samplesPerPrompt; j++) {
+        if (rows[j] == null) {
+          throw new BackendException(
+              BackendException.Code.INTERNAL,
+              "Expected a response for row "
+                  + j
+                  + " of prompt '"
+                  + prompt.id()
+                  + "' from model '"
+                  + model
+                  + "', found none",
+              null);
+        }
+        out.add(rows[j]);
+      }
     }
     return out;
   }
@@ -483,6 +610,7 @@ public final class TritonSampler implements PolicySampler {
     private TensorProfile profile = TensorProfile.trtLlm();
     private final Map<PolicyRole, String> models = new EnumMap<>(PolicyRole.class);
     private boolean decoupled;
+    private boolean stream;
     private boolean returnLogProbs = true;
     private boolean batchSamples;
     private boolean burstHint;
@@ -539,6 +667,22 @@ public final class TritonSampler implements PolicySampler {
     }
 
     /**
+     * Sets whether the requests of a call to a non-decoupled model go out on one ModelStreamInfer
+     * stream instead of one unary ModelInfer each. Triton accepts any model on a stream and answers
+     * each request with one response flagged final; a stream costs less per request than a call,
+     * but binds the call to one endpoint (a failed stream's unanswered requests are sent again on
+     * the next healthy one). Decoupled models always stream. Default false (unary, what NVIDIA
+     * recommends unless streaming is needed; load balancers then see every request).
+     *
+     * @param stream whether to stream requests to non-decoupled models
+     * @return this builder
+     */
+    public Builder optStream(boolean stream) {
+      this.stream = stream;
+      return this;
+    }
+
+    /**
      * Sets whether a decoupled model gets one request per prompt whose rows are the samples ({@code
      * input_ids [N, L]}, {@code seed [N, 1]}; TensorRT-LLM answers one response per row with {@code
      * batch_index}), instead of one request per sample. Fewer, larger requests; only for decoupled
@@ -578,7 +722,7 @@ public final class TritonSampler implements PolicySampler {
     }
 
     /**
-     * Sets the deadline of each request (of the whole stream when decoupled). Default 60 s.
+     * Sets the deadline of each request (of each stream when streaming). Default 60 s.
      *
      * @param deadline the deadline, {@code > 0}
      * @return this builder

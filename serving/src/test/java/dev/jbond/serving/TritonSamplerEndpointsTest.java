@@ -10,17 +10,24 @@ import dev.jbond.Generation;
 import dev.jbond.PolicyRole;
 import dev.jbond.Prompt;
 import dev.jbond.serving.embedded.EmbeddedTritonServer;
+import dev.jbond.serving.embedded.GenerationModel;
+import dev.jbond.serving.embedded.GenerationModelFactory;
+import dev.jbond.serving.embedded.GenerationRequest;
+import dev.jbond.serving.embedded.GenerationResponder;
 import dev.jbond.serving.embedded.TrtLlmGenerationModel;
 import dev.jbond.serving.triton.TritonClient;
 import dev.jbond.serving.triton.TritonClientConfig;
 import dev.jbond.serving.triton.TritonEndpoint;
 import dev.jbond.serving.triton.TritonEndpointStatus;
 import dev.jbond.serving.triton.TritonHealthCheck;
+import dev.jbond.serving.triton.TritonRetryPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -37,6 +44,8 @@ class TritonSamplerEndpointsTest {
   @TempDir Path repo;
   private final List<EmbeddedTritonServer> servers = new ArrayList<>();
   private TritonClient client;
+  private final AtomicBoolean dieOnNextRequest = new AtomicBoolean();
+  private final AtomicIntegerArray received = new AtomicIntegerArray(3);
 
   @BeforeEach
   void setUp() throws Exception {
@@ -48,8 +57,7 @@ class TritonSamplerEndpointsTest {
               .optPort(0)
               .optSessionConfig(GenerationServers.SESSION)
               .optWorkerThreads(4)
-              .optGenerationModelFactory(
-                  TrtLlmGenerationModel.factory(GenerationServers.settings()))
+              .optGenerationModelFactory(counted(i))
               .optShutdownTimeout(Duration.ofMillis(200))
               .build();
       servers.add(server);
@@ -67,6 +75,35 @@ class TritonSamplerEndpointsTest {
                     .build())
             .optRandom(new SplittableRandom(SEED))
             .build();
+  }
+
+  /**
+   * Server {@code index}'s models, counting the requests they receive; server 1's, once {@link
+   * #dieOnNextRequest} is set, never answers the first request it receives and closes its server,
+   * so that a stream dies with requests in flight.
+   */
+  private GenerationModelFactory counted(int index) {
+    GenerationModelFactory plain = TrtLlmGenerationModel.factory(GenerationServers.settings());
+    return (config, version) -> {
+      GenerationModel model = plain.create(config, version);
+      return new GenerationModel() {
+        @Override
+        public void generate(GenerationRequest request, GenerationResponder responder) {
+          received.incrementAndGet(index);
+          if (index == 1 && dieOnNextRequest.compareAndSet(true, false)) {
+            Thread killer = new Thread(() -> servers.get(index).close());
+            killer.start();
+            return;
+          }
+          model.generate(request, responder);
+        }
+
+        @Override
+        public void close() {
+          model.close();
+        }
+      };
+    };
   }
 
   @AfterEach
@@ -97,6 +134,51 @@ class TritonSamplerEndpointsTest {
           2,
           client.endpointStatuses().stream().filter(s -> !s.ejected()).count(),
           client.endpointStatuses().toString());
+    }
+  }
+
+  @Test
+  void sample_streamWhoseServerDiesMidCall_resendsTheUnansweredRequestsElsewhere()
+      throws Exception {
+    List<Prompt> prompts = GenerationServers.prompts(4, SEED);
+    try (TritonSampler sampler =
+        TritonSampler.builder(client, GenerationServers.sampling(8)).optStream(true).build()) {
+      List<Generation> expected = sampler.sample(prompts, 4, PolicyRole.POLICY, SEED);
+      // one call spreads over the three endpoints, one stream each
+      for (int i = 0; i < 3; i++) {
+        assertTrue(received.get(i) >= 5, "requests per server: " + received);
+      }
+      dieOnNextRequest.set(true);
+      for (int call = 0; call < 6; call++) {
+        assertSameSamples(expected, sampler.sample(prompts, 4, PolicyRole.POLICY, SEED), call);
+      }
+      // the server took a request and died holding it: some call lost its stream mid-flight
+      assertFalse(dieOnNextRequest.get(), "Expected a stream to reach the dying server");
+    }
+  }
+
+  @Test
+  void sample_streamFailingOnEveryAttempt_throwsUnavailable() throws Exception {
+    List<Prompt> prompts = GenerationServers.prompts(2, SEED);
+    TritonClient single =
+        TritonClient.builder(
+                TritonClientConfig.builder()
+                    .optEndpoints(
+                        List.of(TritonEndpoint.plaintext("localhost:" + servers.get(1).port())))
+                    .optDeadline(GenerationServers.WAIT)
+                    .optRetry(
+                        new TritonRetryPolicy(2, Duration.ofMillis(1), Duration.ofMillis(2), 2.0))
+                    .build())
+            .optRandom(new SplittableRandom(SEED))
+            .build();
+    try (single;
+        TritonSampler sampler =
+            TritonSampler.builder(single, GenerationServers.sampling(8)).optStream(true).build()) {
+      dieOnNextRequest.set(true);
+      BackendException e =
+          assertThrows(
+              BackendException.class, () -> sampler.sample(prompts, 2, PolicyRole.POLICY, SEED));
+      assertEquals(BackendException.Code.UNAVAILABLE, e.code(), e.getMessage());
     }
   }
 

@@ -18,11 +18,18 @@ import dev.jbond.serving.triton.TritonClient;
 import dev.jbond.serving.triton.TritonTensor;
 import dev.jbond.serving.triton.TritonTensors;
 import dev.jbond.serving.triton.proto.ModelInferRequest;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -102,6 +109,40 @@ class TritonSamplerTest {
       assertTrue(
           actual.stream()
               .allMatch(g -> g.model().equals(new ModelVersion(GenerationServers.POLICY, 1))));
+    }
+  }
+
+  @Test
+  void sample_nonDecoupledModelOnOneStream_equalsDirectSampler() {
+    List<Prompt> prompts = GenerationServers.prompts(5, SEED + 2);
+    List<String> methods = new CopyOnWriteArrayList<>();
+    ClientInterceptor recorder =
+        new ClientInterceptor() {
+          @Override
+          public <Q, R> ClientCall<Q, R> interceptCall(
+              MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+            methods.add(method.getBareMethodName());
+            return next.newCall(method, options);
+          }
+        };
+    try (TritonClient recorded =
+            GenerationServers.client(
+                List.of(
+                    new TritonChannel("embedded", ClientInterceptors.intercept(channel, recorder))),
+                Duration.ofHours(1),
+                SEED);
+        TritonSampler triton =
+            TritonSampler.builder(recorded, GenerationServers.sampling(NEW_TOKENS))
+                .optStream(true)
+                .build()) {
+      List<Generation> actual = triton.sample(prompts, 3, PolicyRole.POLICY, SEED + 2);
+      assertSameSamples(direct.sample(prompts, 3, PolicyRole.POLICY, SEED + 2), actual);
+      assertEquals(new ModelVersion(GenerationServers.POLICY, 1), actual.get(0).model());
+      // 15 requests, one stream
+      assertEquals(
+          List.of("ModelStreamInfer"),
+          methods.stream().filter(m -> m.contains("Infer")).toList(),
+          methods.toString());
     }
   }
 

@@ -162,6 +162,7 @@ public final class BenchSampleCommand implements Callable<Integer> {
     Map<String, Object> direct;
     Map<String, Object> grpc;
     Map<String, Object> stream;
+    Map<String, Object> perCandidateStream;
     Map<String, Object> one;
     Map<String, Object> many;
     TrtLlmGenerationModel.Settings settings =
@@ -204,6 +205,11 @@ public final class BenchSampleCommand implements Callable<Integer> {
                 .build();
         TritonSampler sampler =
             TritonSampler.builder(client, sampling).optBurstHint(burstHint).build();
+        TritonSampler perCandidateStreamSampler =
+            TritonSampler.builder(client, sampling)
+                .optStream(true)
+                .optBurstHint(burstHint)
+                .build();
         TritonSampler streamSampler =
             TritonSampler.builder(client, sampling)
                 .optDecoupled(true)
@@ -216,12 +222,14 @@ public final class BenchSampleCommand implements Callable<Integer> {
           List.of(
               round -> directSampler.sample(workload, samples, PolicyRole.POLICY, 5),
               round -> sampler.sample(workload, samples, PolicyRole.POLICY, 5),
-              round -> streamSampler.sample(workload, samples, PolicyRole.POLICY, 5));
+              round -> streamSampler.sample(workload, samples, PolicyRole.POLICY, 5),
+              round -> perCandidateStreamSampler.sample(workload, samples, PolicyRole.POLICY, 5));
       int before = policy.batchCount();
       List<Map<String, Object>> timed = timeInterleaved(paths, candidates);
       direct = timed.get(0);
       grpc = timed.get(1);
       stream = timed.get(2);
+      perCandidateStream = timed.get(3);
       grpc.put("admissions_per_call", (policy.batchCount() - before) / (double) (warmup + rounds));
       before = policy.batchCount();
       one = clients(sampler, 1);
@@ -257,6 +265,10 @@ public final class BenchSampleCommand implements Callable<Integer> {
     result.put(
         "grpc_stream_batched_over_direct",
         (double) stream.get("candidates_per_second") / directRate);
+    result.put("grpc_stream_per_candidate", perCandidateStream);
+    result.put(
+        "grpc_stream_per_candidate_over_direct",
+        (double) perCandidateStream.get("candidates_per_second") / directRate);
     result.put("clients_1", one);
     result.put("clients_" + clients, many);
     result.put("concurrency_speedup", manyRate / oneRate);
@@ -282,20 +294,24 @@ public final class BenchSampleCommand implements Callable<Integer> {
     print("direct (in-process)", direct);
     print("gRPC (embedded)", grpc);
     print("gRPC stream, N rows/req", stream);
+    print("gRPC stream, 1 req/sample", perCandidateStream);
     print("gRPC, 1 client", one);
     print("gRPC, " + clients + " clients", many);
     System.out.printf(
         Locale.ROOT,
-        "%ngRPC / direct: %.3f (stream, N rows per request: %.3f; target >= 0.90); %d clients / 1:"
-            + " %.2fx (target >= 3x)%n",
+        "%ngRPC / direct throughput (target >= 0.90): unary %.3f, stream 1 request/sample %.3f,"
+            + " stream N rows/request %.3f; %d clients / 1: %.2fx (target >= 3x)%n",
         grpcRate / directRate,
+        (double) perCandidateStream.get("candidates_per_second") / directRate,
         (double) stream.get("candidates_per_second") / directRate,
         clients,
         manyRate / oneRate);
     System.out.printf(
         Locale.ROOT,
-        "Median over rounds of direct time / gRPC time: %.3f (stream: %.3f)%n",
+        "Median over rounds of direct time / gRPC time: unary %.3f, stream 1 request/sample %.3f,"
+            + " stream N rows/request %.3f%n",
         (double) grpc.get("median_round_ratio_to_first"),
+        (double) perCandidateStream.get("median_round_ratio_to_first"),
         (double) stream.get("median_round_ratio_to_first"));
     System.out.printf(
         Locale.ROOT,

@@ -616,6 +616,16 @@ public final class TritonClient implements AutoCloseable {
         : pool.pick(attempted);
   }
 
+  /**
+   * Returns the retry policy that unary calls follow (and that callers retrying whole streams, such
+   * as {@code TritonSampler}, follow too).
+   *
+   * @return the policy of this client's configuration
+   */
+  public TritonRetryPolicy retryPolicy() {
+    return config.retry();
+  }
+
   private Duration nextBackoff(int retry) {
     synchronized (random) {
       return config.retry().backoff(retry, random);
