@@ -218,20 +218,26 @@ public final class BenchSampleCommand implements Callable<Integer> {
                 .optModelName(PolicyRole.POLICY, "jbond-policy-stream")
                 .build()) {
       TrtLlmGenerationModel policy = models.get("jbond-policy");
+      TrtLlmGenerationModel policyStream = models.get("jbond-policy-stream");
+      // admissions (prefill groups) per path: calls run one at a time, so a call's count is the
+      // change during it
+      long[] admissions = new long[3];
       List<InterleavedRounds.Call<List<Generation>>> paths =
           List.of(
               round -> directSampler.sample(workload, samples, PolicyRole.POLICY, 5),
-              round -> sampler.sample(workload, samples, PolicyRole.POLICY, 5),
-              round -> streamSampler.sample(workload, samples, PolicyRole.POLICY, 5),
-              round -> perCandidateStreamSampler.sample(workload, samples, PolicyRole.POLICY, 5));
-      int before = policy.batchCount();
+              round -> counted(policy, admissions, 0, sampler, workload),
+              round -> counted(policyStream, admissions, 1, streamSampler, workload),
+              round -> counted(policy, admissions, 2, perCandidateStreamSampler, workload));
       List<Map<String, Object>> timed = timeInterleaved(paths, candidates);
       direct = timed.get(0);
       grpc = timed.get(1);
       stream = timed.get(2);
       perCandidateStream = timed.get(3);
-      grpc.put("admissions_per_call", (policy.batchCount() - before) / (double) (warmup + rounds));
-      before = policy.batchCount();
+      double calls = warmup + rounds;
+      grpc.put("admissions_per_call", admissions[0] / calls);
+      stream.put("admissions_per_call", admissions[1] / calls);
+      perCandidateStream.put("admissions_per_call", admissions[2] / calls);
+      int before = policy.batchCount();
       one = clients(sampler, 1);
       one.put("requests_per_admission", requestsPer(one, policy.batchCount() - before));
       before = policy.batchCount();
@@ -315,14 +321,29 @@ public final class BenchSampleCommand implements Callable<Integer> {
         (double) stream.get("median_round_ratio_to_first"));
     System.out.printf(
         Locale.ROOT,
-        "Server admissions (prefill groups) per workload call: %.2f; requests per admission:"
+        "Server admissions (prefill groups) per workload call: unary %.2f, stream 1"
+            + " request/sample %.2f, stream N rows/request %.2f; requests per admission:"
             + " 1 client %.2f, %d clients %.2f%n",
         (double) grpc.get("admissions_per_call"),
+        (double) perCandidateStream.get("admissions_per_call"),
+        (double) stream.get("admissions_per_call"),
         (double) one.get("requests_per_admission"),
         clients,
         (double) many.get("requests_per_admission"));
     System.out.println("Wrote " + out);
     return 0;
+  }
+
+  private List<Generation> counted(
+      TrtLlmGenerationModel model,
+      long[] admissions,
+      int path,
+      TritonSampler sampler,
+      List<Prompt> workload) {
+    int before = model.batchCount();
+    List<Generation> out = sampler.sample(workload, samples, PolicyRole.POLICY, 5);
+    admissions[path] += model.batchCount() - before;
+    return out;
   }
 
   private double requestsPer(Map<String, Object> r, int batches) {
