@@ -85,8 +85,13 @@ public final class BenchSampleCommand implements Callable<Integer> {
   @Option(names = "--rounds", description = "Timed calls per path (default: ${DEFAULT-VALUE}).")
   int rounds = 15;
 
-  @Option(names = "--warmup", description = "Untimed calls first (default: ${DEFAULT-VALUE}).")
-  int warmup = 3;
+  @Option(
+      names = "--warmup",
+      description =
+          "Untimed calls per path first (default: ${DEFAULT-VALUE}): the gRPC paths run far more"
+              + " Java (Netty, protobuf) than the direct one, which the JIT compiles fully only"
+              + " after some thousand requests; a J-BOND run samples for thousands of steps.")
+  int warmup = 20;
 
   @Option(names = "--clients", description = "Concurrent clients (default: ${DEFAULT-VALUE}).")
   int clients = 16;

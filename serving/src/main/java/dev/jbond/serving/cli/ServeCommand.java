@@ -1,5 +1,6 @@
 package dev.jbond.serving.cli;
 
+import dev.jbond.onnx.ort.SessionConfig;
 import dev.jbond.serving.embedded.EmbeddedTritonServer;
 import dev.jbond.serving.embedded.ModelState;
 import dev.jbond.serving.embedded.ModelStatus;
@@ -56,6 +57,21 @@ public final class ServeCommand implements Callable<Integer> {
               + " ${DEFAULT-VALUE}).")
   long generationWindowMicros = 1000;
 
+  @Option(
+      names = "--threads",
+      description =
+          "ONNX Runtime intra-op threads per model; 0 lets ONNX Runtime choose (default:"
+              + " ${DEFAULT-VALUE}).")
+  int threads = 0;
+
+  @Option(
+      names = "--no-spin",
+      description =
+          "Stop ONNX Runtime's intra-op threads from spin-waiting between runs, leaving the cores"
+              + " to gRPC's threads: faster on machines with few cores, slower with cores to spare"
+              + " (BENCHMARKS.md, issue 5).")
+  boolean noSpin;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -74,14 +90,24 @@ public final class ServeCommand implements Callable<Integer> {
       throw new IllegalArgumentException(
           "Expected --max-queue-delay-us >= 0, found " + maxQueueDelayMicros);
     }
+    if (threads < 0) {
+      throw new IllegalArgumentException("Expected --threads >= 0, found " + threads);
+    }
+    SessionConfig.Builder session = SessionConfig.builder().optIntraOpThreads(threads);
+    if (noSpin) {
+      session.optConfigEntry("session.intra_op.allow_spinning", "0");
+    }
+    SessionConfig sessionConfig = session.build();
     EmbeddedTritonServer server =
         EmbeddedTritonServer.builder(models)
             .optPort(port)
             .optMaxQueueDelay(Duration.ofNanos(maxQueueDelayMicros * 1000))
+            .optSessionConfig(sessionConfig)
             .optGenerationModelFactory(
                 TrtLlmGenerationModel.factory(
                     TrtLlmGenerationModel.Settings.defaults()
-                        .withBatchWindow(Duration.ofNanos(generationWindowMicros * 1000))))
+                        .withBatchWindow(Duration.ofNanos(generationWindowMicros * 1000))
+                        .withSessionConfig(sessionConfig)))
             .build();
     Thread hook = new Thread(server::close, "bond-serve-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);

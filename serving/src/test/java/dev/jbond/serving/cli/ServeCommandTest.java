@@ -9,6 +9,7 @@ import dev.jbond.serving.TensorProfile;
 import dev.jbond.serving.TrtLlmModelConfig;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
@@ -46,6 +47,24 @@ class ServeCommandTest {
   }
 
   @Test
+  void serve_negativeThreads_printsOneLineAndExits2() throws Exception {
+    Files.createDirectories(dir.resolve("models"));
+
+    String[] result =
+        run(
+            "serve",
+            "--models",
+            dir.resolve("models").toString(),
+            "--port",
+            "0",
+            "--threads",
+            "-1");
+
+    assertEquals("2", result[0]);
+    assertEquals("bond: Expected --threads >= 0, found -1", result[2].strip());
+  }
+
+  @Test
   void serve_generationModel_servesItReady() throws Exception {
     Path repo = dir.resolve("repo");
     TrtLlmModelConfig.write(
@@ -68,7 +87,17 @@ class ServeCommandTest {
     cl.setOut(new PrintWriter(out));
     cl.setErr(new PrintWriter(new StringWriter()));
     Thread serve =
-        new Thread(() -> cl.execute("serve", "--models", repo.toString(), "--port", "0"));
+        new Thread(
+            () ->
+                cl.execute(
+                    "serve",
+                    "--models",
+                    repo.toString(),
+                    "--port",
+                    "0",
+                    "--threads",
+                    "1",
+                    "--no-spin"));
     serve.start();
     try {
       long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
