@@ -119,11 +119,13 @@ public final class BenchSampleCommand implements Callable<Integer> {
   boolean burstHint;
 
   @Option(
-      names = "--no-spin",
+      names = "--spin",
+      negatable = true,
       description =
-          "Stop ONNX Runtime's intra-op threads from spin-waiting (both paths), leaving cores to"
-              + " gRPC.")
-  boolean noSpin;
+          "Whether ONNX Runtime's intra-op threads spin-wait between runs (--spin / --no-spin)."
+              + " Default: only when at least 4 cores are left beside them; spinning takes the cores"
+              + " that gRPC's threads need on small machines (BENCHMARKS.md, issue 5).")
+  Boolean spin;
 
   @Option(names = "--out", description = "Result JSON (default: ${DEFAULT-VALUE}).")
   Path out = Path.of("runs", "bench-sample.json");
@@ -154,11 +156,9 @@ public final class BenchSampleCommand implements Callable<Integer> {
         DecoderWeights.initialize(decoder),
         OptionalInt.empty(),
         OptionalInt.of(0));
-    SessionConfig.Builder sessionBuilder = SessionConfig.builder().optIntraOpThreads(threads);
-    if (noSpin) {
-      sessionBuilder.optConfigEntry("session.intra_op.allow_spinning", "0");
-    }
-    SessionConfig session = sessionBuilder.build();
+    boolean spinning = OrtSpinning.spin(spin, threads, Runtime.getRuntime().availableProcessors());
+    SessionConfig session =
+        OrtSpinning.apply(SessionConfig.builder().optIntraOpThreads(threads), spinning).build();
     SamplingConfig sampling =
         SamplingConfig.builder().setMaxNewTokens(newTokens).optPadTokenId(0).build();
     List<Prompt> workload = prompts(prompts, 11);
@@ -262,7 +262,7 @@ public final class BenchSampleCommand implements Callable<Integer> {
     setup.put("new_tokens", newTokens);
     setup.put("prompt_length", promptLength);
     setup.put("ort_threads", threads);
-    setup.put("ort_spinning", !noSpin);
+    setup.put("ort_spinning", spinning);
     setup.put("batch_window_us", batchWindowMicros);
     setup.put("batch_threads", batchThreads);
     setup.put("burst_hint", burstHint);
@@ -288,12 +288,13 @@ public final class BenchSampleCommand implements Callable<Integer> {
 
     System.out.printf(
         Locale.ROOT,
-        "%nDecoder %,d parameters; %d prompts x %d samples x %d new tokens; %d ORT threads%n%n",
+        "%nDecoder %,d parameters; %d prompts x %d samples x %d new tokens; %d ORT threads, %s%n%n",
         decoder.parameterCount(),
         prompts,
         samples,
         newTokens,
-        threads);
+        threads,
+        spinning ? "spinning" : "not spinning");
     System.out.printf(
         Locale.ROOT,
         "%-22s %14s %12s %10s %10s%n",

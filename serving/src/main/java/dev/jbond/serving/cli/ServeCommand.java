@@ -65,12 +65,13 @@ public final class ServeCommand implements Callable<Integer> {
   int threads = 0;
 
   @Option(
-      names = "--no-spin",
+      names = "--spin",
+      negatable = true,
       description =
-          "Stop ONNX Runtime's intra-op threads from spin-waiting between runs, leaving the cores"
-              + " to gRPC's threads: faster on machines with few cores, slower with cores to spare"
-              + " (BENCHMARKS.md, issue 5).")
-  boolean noSpin;
+          "Whether ONNX Runtime's intra-op threads spin-wait between runs (--spin / --no-spin)."
+              + " Default: only when at least 4 cores are left beside them; spinning takes the cores"
+              + " that gRPC's threads need on small machines (BENCHMARKS.md, issue 5).")
+  Boolean spin;
 
   @Override
   public Integer call() throws Exception {
@@ -93,11 +94,9 @@ public final class ServeCommand implements Callable<Integer> {
     if (threads < 0) {
       throw new IllegalArgumentException("Expected --threads >= 0, found " + threads);
     }
-    SessionConfig.Builder session = SessionConfig.builder().optIntraOpThreads(threads);
-    if (noSpin) {
-      session.optConfigEntry("session.intra_op.allow_spinning", "0");
-    }
-    SessionConfig sessionConfig = session.build();
+    boolean spinning = OrtSpinning.spin(spin, threads, Runtime.getRuntime().availableProcessors());
+    SessionConfig sessionConfig =
+        OrtSpinning.apply(SessionConfig.builder().optIntraOpThreads(threads), spinning).build();
     EmbeddedTritonServer server =
         EmbeddedTritonServer.builder(models)
             .optPort(port)
@@ -126,6 +125,12 @@ public final class ServeCommand implements Callable<Integer> {
                 + status.state()
                 + (status.state() == ModelState.READY ? "" : " (" + status.reason() + ")"));
       }
+      out.println(
+          "ONNX Runtime: "
+              + (threads == 0 ? "its own choice of" : Integer.toString(threads))
+              + " intra-op threads per model, "
+              + (spinning ? "spinning" : "not spinning")
+              + " between runs");
       out.println("Serving Triton gRPC on " + server.target() + " (Ctrl-C to stop)");
       out.flush();
       server.awaitTermination();

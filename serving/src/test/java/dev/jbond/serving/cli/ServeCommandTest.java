@@ -106,6 +106,9 @@ class ServeCommandTest {
         Thread.sleep(10);
       }
       assertTrue(out.toString().contains("jbond-policy version 1: READY"), out.toString());
+      assertTrue(
+          out.toString().contains("ONNX Runtime: 1 intra-op threads per model, not spinning"),
+          out.toString());
     } finally {
       serve.interrupt();
       serve.join(TimeUnit.SECONDS.toMillis(10));
