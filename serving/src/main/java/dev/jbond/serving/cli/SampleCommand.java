@@ -98,6 +98,21 @@ public final class SampleCommand implements Callable<Integer> {
   @Option(names = "--limit", description = "Use only the first L prompts, 0 = all.")
   int limit = 0;
 
+  @Option(
+      names = "--threads",
+      description =
+          "ONNX Runtime intra-op threads of the policy; 0 lets ONNX Runtime choose (default:"
+              + " ${DEFAULT-VALUE}).")
+  int threads = 0;
+
+  @Option(
+      names = "--small-batch-rows",
+      description =
+          "Decode batches of at most this many rows on a second, one-thread session of the policy"
+              + " (faster only when other processes compete for the cores; costs a second copy of"
+              + " the weights; needs --threads > 1), 0 = off (default: ${DEFAULT-VALUE}).")
+  int smallBatchRows = 0;
+
   @Option(names = "--out", required = true, description = "Output file (JSON lines).")
   Path out;
 
@@ -119,7 +134,14 @@ public final class SampleCommand implements Callable<Integer> {
             .optSpecialTokens(dir)
             .build();
     List<PromptCandidates> results;
-    try (DirectSampler sampler = DirectSampler.builder(dir, sampling).build();
+    Checks.checkArgument(threads >= 0, "Expected --threads >= 0, found %d", threads);
+    Checks.checkArgument(
+        smallBatchRows >= 0, "Expected --small-batch-rows >= 0, found %d", smallBatchRows);
+    try (DirectSampler sampler =
+            DirectSampler.builder(dir, sampling)
+                .optSessionConfig(SessionConfig.builder().optIntraOpThreads(threads).build())
+                .optSmallBatchRows(smallBatchRows)
+                .build();
         OrtRewardModel rm = reward == null ? null : openReward(reward, dir)) {
       results = BestOfNInference.run(sampler, used, n, Optional.<RewardModel>ofNullable(rm), seed);
     }

@@ -127,6 +127,70 @@ class SampleCommandTest {
   }
 
   @Test
+  @SuppressWarnings("unchecked")
+  void sample_smallBatchSession_drawsTheSameTokens() throws Exception {
+    Path plain = dir.resolve("plain.jsonl");
+    Path small = dir.resolve("small.jsonl");
+    String[] common = {
+      "sample",
+      "--policy",
+      dir.resolve("policy").toString(),
+      "--prompts",
+      dir.resolve("prompts.jsonl").toString(),
+      "-n",
+      "2",
+      "--seed",
+      "3",
+      "--max-new-tokens",
+      "6",
+      "--threads",
+      "2"
+    };
+    String[] a = run(concat(common, "--out", plain.toString()));
+    String[] b = run(concat(common, "--small-batch-rows", "4", "--out", small.toString()));
+
+    assertEquals("0", a[0], a[2]);
+    assertEquals("0", b[0], b[2]);
+    List<String> expected = Files.readAllLines(plain);
+    List<String> actual = Files.readAllLines(small);
+    assertEquals(expected.size(), actual.size());
+    for (int i = 0; i < expected.size(); i++) {
+      List<Object> e = (List<Object>) Json.parseObject(expected.get(i)).get("candidates");
+      List<Object> c = (List<Object>) Json.parseObject(actual.get(i)).get("candidates");
+      for (int j = 0; j < e.size(); j++) {
+        assertEquals(
+            ((Map<String, Object>) e.get(j)).get("tokens"),
+            ((Map<String, Object>) c.get(j)).get("tokens"),
+            "prompt " + i + " candidate " + j);
+      }
+    }
+  }
+
+  @Test
+  void sample_negativeSmallBatchRows_printsOneLineAndExits2() {
+    String[] result =
+        run(
+            "sample",
+            "--policy",
+            dir.resolve("policy").toString(),
+            "--prompts",
+            dir.resolve("prompts.jsonl").toString(),
+            "--small-batch-rows",
+            "-1",
+            "--out",
+            dir.resolve("x.jsonl").toString());
+
+    assertEquals("2", result[0]);
+    assertEquals("bond: Expected --small-batch-rows >= 0, found -1", result[2].strip());
+  }
+
+  private static String[] concat(String[] head, String... tail) {
+    String[] all = java.util.Arrays.copyOf(head, head.length + tail.length);
+    System.arraycopy(tail, 0, all, head.length, tail.length);
+    return all;
+  }
+
+  @Test
   void sample_bestOfWithoutReward_printsOneLineAndExits2() {
     String[] result =
         run(
