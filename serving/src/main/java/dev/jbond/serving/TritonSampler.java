@@ -294,12 +294,17 @@ public final class TritonSampler implements PolicySampler {
     try {
       Thread.sleep(pause.toMillis(), (int) (pause.toNanos() % 1_000_000));
     } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new BackendException(
-          BackendException.Code.UNAVAILABLE,
-          "Interrupted while sampling from model '" + model + "'",
-          e);
+      throw interrupted(model, e);
     }
+  }
+
+  /** Restores the interrupt flag and says what was interrupted. */
+  private static BackendException interrupted(String model, InterruptedException e) {
+    Thread.currentThread().interrupt();
+    return new BackendException(
+        BackendException.Code.UNAVAILABLE,
+        "Interrupted while sampling from model '" + model + "'",
+        e);
   }
 
   /** One request per prompt with one row per sample; responses mapped back by batch_index. */
@@ -371,11 +376,7 @@ public final class TritonSampler implements PolicySampler {
     try {
       return future.get();
     } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new BackendException(
-          BackendException.Code.UNAVAILABLE,
-          "Interrupted while sampling from model '" + model + "'",
-          e);
+      throw interrupted(model, e);
     } catch (CancellationException e) {
       throw new BackendException(
           BackendException.Code.UNAVAILABLE,

@@ -38,6 +38,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -118,14 +119,7 @@ public final class BenchSampleCommand implements Callable<Integer> {
               + " server decodes a call in one batch.")
   boolean burstHint;
 
-  @Option(
-      names = "--spin",
-      negatable = true,
-      description =
-          "Whether ONNX Runtime's intra-op threads spin-wait between runs (--spin / --no-spin)."
-              + " Default: only when at least 4 cores are left beside them; spinning takes the cores"
-              + " that gRPC's threads need on small machines (BENCHMARKS.md, issue 5).")
-  Boolean spin;
+  @Mixin SpinOption spin;
 
   @Option(names = "--out", description = "Result JSON (default: ${DEFAULT-VALUE}).")
   Path out = Path.of("runs", "bench-sample.json");
@@ -156,7 +150,7 @@ public final class BenchSampleCommand implements Callable<Integer> {
         DecoderWeights.initialize(decoder),
         OptionalInt.empty(),
         OptionalInt.of(0));
-    boolean spinning = OrtSpinning.spin(spin, threads, Runtime.getRuntime().availableProcessors());
+    boolean spinning = spin.resolve(threads);
     SessionConfig session =
         OrtSpinning.apply(SessionConfig.builder().optIntraOpThreads(threads), spinning).build();
     SamplingConfig sampling =

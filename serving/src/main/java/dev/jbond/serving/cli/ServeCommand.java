@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -64,14 +65,7 @@ public final class ServeCommand implements Callable<Integer> {
               + " ${DEFAULT-VALUE}).")
   int threads = 0;
 
-  @Option(
-      names = "--spin",
-      negatable = true,
-      description =
-          "Whether ONNX Runtime's intra-op threads spin-wait between runs (--spin / --no-spin)."
-              + " Default: only when at least 4 cores are left beside them; spinning takes the cores"
-              + " that gRPC's threads need on small machines (BENCHMARKS.md, issue 5).")
-  Boolean spin;
+  @Mixin SpinOption spin;
 
   @Override
   public Integer call() throws Exception {
@@ -94,7 +88,7 @@ public final class ServeCommand implements Callable<Integer> {
     if (threads < 0) {
       throw new IllegalArgumentException("Expected --threads >= 0, found " + threads);
     }
-    boolean spinning = OrtSpinning.spin(spin, threads, Runtime.getRuntime().availableProcessors());
+    boolean spinning = spin.resolve(threads);
     SessionConfig sessionConfig =
         OrtSpinning.apply(SessionConfig.builder().optIntraOpThreads(threads), spinning).build();
     EmbeddedTritonServer server =

@@ -168,43 +168,37 @@ class SampleCommandTest {
 
   @Test
   void sample_negativeSmallBatchRows_printsOneLineAndExits2() {
+    assertFailsWith("bond: Expected --small-batch-rows >= 0, found -1", "--small-batch-rows", "-1");
+  }
+
+  @Test
+  void sample_bestOfWithoutReward_printsOneLineAndExits2() {
+    assertFailsWith("bond: Expected --reward with --best-of, found no reward model", "--best-of");
+  }
+
+  /** Runs {@code bond sample} on the fixtures with {@code options}: exit 2 and one line. */
+  private void assertFailsWith(String line, String... options) {
     String[] result =
         run(
-            "sample",
-            "--policy",
-            dir.resolve("policy").toString(),
-            "--prompts",
-            dir.resolve("prompts.jsonl").toString(),
-            "--small-batch-rows",
-            "-1",
-            "--out",
-            dir.resolve("x.jsonl").toString());
+            concat(
+                new String[] {
+                  "sample",
+                  "--policy",
+                  dir.resolve("policy").toString(),
+                  "--prompts",
+                  dir.resolve("prompts.jsonl").toString(),
+                  "--out",
+                  dir.resolve("x.jsonl").toString()
+                },
+                options));
 
     assertEquals("2", result[0]);
-    assertEquals("bond: Expected --small-batch-rows >= 0, found -1", result[2].strip());
+    assertEquals(line, result[2].strip());
   }
 
   private static String[] concat(String[] head, String... tail) {
     String[] all = java.util.Arrays.copyOf(head, head.length + tail.length);
     System.arraycopy(tail, 0, all, head.length, tail.length);
     return all;
-  }
-
-  @Test
-  void sample_bestOfWithoutReward_printsOneLineAndExits2() {
-    String[] result =
-        run(
-            "sample",
-            "--policy",
-            dir.resolve("policy").toString(),
-            "--prompts",
-            dir.resolve("prompts.jsonl").toString(),
-            "--best-of",
-            "--out",
-            dir.resolve("x.jsonl").toString());
-
-    assertEquals("2", result[0]);
-    assertEquals(
-        "bond: Expected --reward with --best-of, found no reward model", result[2].strip());
   }
 }
