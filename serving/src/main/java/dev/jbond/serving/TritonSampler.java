@@ -48,14 +48,16 @@ import java.util.function.IntFunction;
  * j)}, so the N samples of a prompt are independent and reproducible, retries give the same answer,
  * and each equals sample {@code j} of the direct sampler with the same settings (the temperature
  * and top-p travel as FP32, so settings that are not exact floats differ from the direct sampler's
- * doubles by rounding). Requests of one call go out at once: unary ModelInfer for non-decoupled
- * models (idempotent thanks to the seed, so the client retries them), or one ModelStreamInfer
- * stream: always for decoupled models (with {@code triton_enable_empty_final_response}), and for
- * non-decoupled ones with {@link Builder#optStream(boolean)} (Triton answers each request on a
- * stream with one final response; one stream costs less per request than a unary call each). When a
- * stream fails as a whole (code UNAVAILABLE: its endpoint went away), the requests it had not
- * answered are sent again on a new stream, on the next healthy endpoint, following the client's
- * {@link TritonClient#retryPolicy() retry policy}; the seeds make the answers the same.
+ * doubles by rounding). Requests of one call go out at once, each built as it is sent: unary
+ * ModelInfer for non-decoupled models (idempotent thanks to the seed, so the client retries them),
+ * or ModelStreamInfer: always for decoupled models (with {@code
+ * triton_enable_empty_final_response}), and for non-decoupled ones with {@link
+ * Builder#optStream(boolean)} (Triton answers each request on a stream with one final response; a
+ * stream message costs less than a unary call). A streamed call opens one stream per healthy
+ * endpoint and deals its requests over them in turn, so it spreads over the endpoints as unary
+ * requests do. When a stream fails as a whole (code UNAVAILABLE: its endpoint went away), the
+ * requests it had not answered are sent again on new streams, following the client's {@link
+ * TritonClient#retryPolicy() retry policy}; the seeds make the answers the same.
  *
  * <p>Each {@link Generation} holds the completion ({@code output_ids} after the prompt, up to
  * {@code sequence_length}, cut after the first {@code end_id} as a defence against servers whose
