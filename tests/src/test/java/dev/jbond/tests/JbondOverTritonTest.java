@@ -74,4 +74,50 @@ class JbondOverTritonTest {
     System.out.printf("J-BOND over Triton: reward %.3f -> %.3f%n", first, last);
     assertTrue(last > first + 0.2, "policy reward " + first + " -> " + last);
   }
+
+  @Test
+  void jbond_overTriton_streamedRequestsTrainExactlyLikeUnaryOnes(@TempDir Path root)
+      throws IOException {
+    List<Double> unary = rewards(root.resolve("unary"), false, 12);
+    List<Double> streamed = rewards(root.resolve("streamed"), true, 12);
+
+    // same seeds, same samples, same updates, weights pushed every step: same rewards
+    assertEquals(unary, streamed);
+  }
+
+  /** The mean reward of each of {@code steps} J-BOND steps over a fresh embedded server. */
+  private static List<Double> rewards(Path root, boolean stream, int steps) throws IOException {
+    DecoderConfig config = TinyJbond.CONFIG;
+    DecoderWeights initial = DecoderWeights.initialize(config);
+    ModelDirectory model =
+        ModelDirectory.write(
+            root.resolve("model"), initial, OptionalInt.empty(), OptionalInt.empty());
+    Path repo = root.resolve("repo");
+    TritonServing.writeRoles(repo, initial, OptionalInt.empty(), OptionalInt.empty());
+    List<StepMetrics> metrics = new ArrayList<>();
+    try (TritonServing serving = TritonServing.start(repo, 64);
+        OrtPolicyLearner learner =
+            OrtPolicyLearner.open(model.fullGraph(), TinyJbond.learnerConfig());
+        TritonSampler sampler =
+            TritonSampler.builder(
+                    serving.client, SamplingConfig.builder().setMaxNewTokens(8).build())
+                .optStream(stream)
+                .build();
+        TritonWeightPublisher publisher =
+            TritonWeightPublisher.builder(serving.client, config).build();
+        JbondLoop loop =
+            JbondLoop.builder(
+                    Jbond.builder().optEta(0.05).build(),
+                    sampler,
+                    new TinyJbond.LowTokenReward(),
+                    learner,
+                    publisher,
+                    PromptSource.shuffled(TinyJbond.prompts(), 8, 3))
+                .optSeed(4)
+                .optMetricsSink(metrics::add)
+                .build()) {
+      loop.run(steps);
+    }
+    return metrics.stream().map(StepMetrics::rewardMean).toList();
+  }
 }
