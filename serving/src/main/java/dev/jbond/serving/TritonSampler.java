@@ -672,10 +672,11 @@ public final class TritonSampler implements PolicySampler {
     /**
      * Sets whether the requests of a call to a non-decoupled model go out on one ModelStreamInfer
      * stream instead of one unary ModelInfer each. Triton accepts any model on a stream and answers
-     * each request with one response flagged final; a stream costs less per request than a call,
-     * but binds the call to one endpoint (a failed stream's unanswered requests are sent again on
-     * the next healthy one). Decoupled models always stream. Default false (unary, what NVIDIA
-     * recommends unless streaming is needed; load balancers then see every request).
+     * each request with one response flagged final; a stream costs less per request than a call. A
+     * call opens one stream per healthy endpoint and deals its requests over them; a failed
+     * stream's unanswered requests are sent again on new streams. Decoupled models always stream.
+     * Default false (unary, what NVIDIA recommends unless streaming is needed; behind a load
+     * balancer every unary request can reach another backend, a stream's requests cannot).
      *
      * @param stream whether to stream requests to non-decoupled models
      * @return this builder

@@ -245,40 +245,34 @@ class TritonSamplerTest {
 
   @Test
   void modelInfer_missingRequestOutputLen_invalidArgument() {
-    ModelInferRequest.Builder request =
-        ModelInferRequest.newBuilder().setModelName(GenerationServers.POLICY);
-    TritonTensors.setInputs(
-        request,
-        List.of(
+    String message =
+        invalidArgument(
             TritonTensor.ofInt32("input_ids", new long[] {1, 2}, 3, 4),
-            TritonTensor.ofInt32("input_lengths", new long[] {1, 1}, 2)));
-    CompletionException e =
-        assertThrows(
-            CompletionException.class,
-            () -> client.modelInfer(request.build(), TritonCallOptions.defaults()).join());
-    BackendException cause = (BackendException) e.getCause();
-    assertEquals(BackendException.Code.INVALID_ARGUMENT, cause.code());
-    assertTrue(cause.getMessage().contains("request_output_len"), cause.getMessage());
+            TritonTensor.ofInt32("input_lengths", new long[] {1, 1}, 2));
+    assertTrue(message.contains("request_output_len"), message);
   }
 
   @Test
   void modelInfer_promptTooLongForContext_invalidArgument() {
-    ModelInferRequest.Builder request =
-        ModelInferRequest.newBuilder().setModelName(GenerationServers.POLICY);
-    TritonTensors.setInputs(
-        request,
-        List.of(
+    String message =
+        invalidArgument(
             TritonTensor.ofInt32("input_ids", new long[] {1, 2}, 3, 4),
             TritonTensor.ofInt32("input_lengths", new long[] {1, 1}, 2),
-            TritonTensor.ofInt32("request_output_len", new long[] {1, 1}, 47)));
+            TritonTensor.ofInt32("request_output_len", new long[] {1, 1}, 47));
+    assertTrue(message.contains("context length 48") && message.contains("2 + 47"), message);
+  }
+
+  /** Sends a ModelInfer with {@code inputs} to the policy: INVALID_ARGUMENT, whose message. */
+  private String invalidArgument(TritonTensor... inputs) {
+    ModelInferRequest.Builder request =
+        ModelInferRequest.newBuilder().setModelName(GenerationServers.POLICY);
+    TritonTensors.setInputs(request, List.of(inputs));
     CompletionException e =
         assertThrows(
             CompletionException.class,
             () -> client.modelInfer(request.build(), TritonCallOptions.defaults()).join());
     BackendException cause = (BackendException) e.getCause();
     assertEquals(BackendException.Code.INVALID_ARGUMENT, cause.code());
-    assertTrue(
-        cause.getMessage().contains("context length 48") && cause.getMessage().contains("2 + 47"),
-        cause.getMessage());
+    return cause.getMessage();
   }
 }

@@ -14,7 +14,6 @@ import dev.jbond.models.decoder.DecoderWeights;
 import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.models.generate.SamplingConfig;
 import dev.jbond.objective.Jbond;
-import dev.jbond.onnx.train.LearnerConfig;
 import dev.jbond.onnx.train.OrtPolicyLearner;
 import dev.jbond.serving.TritonSampler;
 import dev.jbond.serving.TritonWeightPublisher;
@@ -34,41 +33,21 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class JbondOverTritonTest {
   @Test
-  void jbond_overTriton_raisesRewardAndSamplesRecordPublishedVersions(
-      @TempDir Path dir, @TempDir Path repo) throws IOException {
-    DecoderConfig config = TinyJbond.CONFIG;
-    DecoderWeights initial = DecoderWeights.initialize(config);
-    ModelDirectory model =
-        ModelDirectory.write(dir, initial, OptionalInt.empty(), OptionalInt.empty());
-    TritonServing.writeRoles(repo, initial, OptionalInt.empty(), OptionalInt.empty());
+  void jbond_overTriton_raisesRewardAndSamplesRecordPublishedVersions(@TempDir Path root)
+      throws IOException {
     List<Prompt> prompts = TinyJbond.prompts();
-    LearnerConfig learnerConfig = TinyJbond.learnerConfig();
-    List<StepMetrics> metrics = new ArrayList<>();
-    try (TritonServing serving = TritonServing.start(repo, 64);
-        OrtPolicyLearner learner = OrtPolicyLearner.open(model.fullGraph(), learnerConfig);
-        TritonSampler sampler =
-            TritonSampler.builder(
-                    serving.client, SamplingConfig.builder().setMaxNewTokens(8).build())
-                .build();
-        TritonWeightPublisher publisher =
-            TritonWeightPublisher.builder(serving.client, config).build();
-        JbondLoop loop =
-            JbondLoop.builder(
-                    Jbond.builder().optEta(0.05).build(),
-                    sampler,
-                    new TinyJbond.LowTokenReward(),
-                    learner,
-                    publisher,
-                    PromptSource.shuffled(prompts, 8, 3))
-                .optSeed(4)
-                .optMetricsSink(metrics::add)
-                .build()) {
-      loop.run(60);
-      assertEquals(60, learner.stepCount());
-      ModelVersion pushed = publisher.publish(learner, PolicyRole.POLICY, 61);
-      assertEquals(
-          pushed, sampler.sample(prompts.subList(0, 1), 1, PolicyRole.POLICY, 1).get(0).model());
-    }
+    List<StepMetrics> metrics =
+        run(
+            root,
+            false,
+            60,
+            (learner, sampler, publisher) -> {
+              assertEquals(60, learner.stepCount());
+              ModelVersion pushed = publisher.publish(learner, PolicyRole.POLICY, 61);
+              assertEquals(
+                  pushed,
+                  sampler.sample(prompts.subList(0, 1), 1, PolicyRole.POLICY, 1).get(0).model());
+            });
     double first = TinyJbond.meanReward(metrics.subList(0, 10));
     double last = TinyJbond.meanReward(metrics.subList(50, 60));
     System.out.printf("J-BOND over Triton: reward %.3f -> %.3f%n", first, last);
@@ -85,8 +64,23 @@ class JbondOverTritonTest {
     assertEquals(unary, streamed);
   }
 
-  /** The mean reward of each of {@code steps} J-BOND steps over a fresh embedded server. */
+  /** What a test checks once the loop has run, with the pieces still open. */
+  private interface AfterRun {
+    void check(OrtPolicyLearner learner, TritonSampler sampler, TritonWeightPublisher publisher);
+  }
+
   private static List<Double> rewards(Path root, boolean stream, int steps) throws IOException {
+    return run(root, stream, steps, (learner, sampler, publisher) -> {}).stream()
+        .map(StepMetrics::rewardMean)
+        .toList();
+  }
+
+  /**
+   * Runs {@code steps} J-BOND steps over a fresh embedded server, sampling with unary requests or
+   * on streams, then {@code after}; returns each step's metrics.
+   */
+  private static List<StepMetrics> run(Path root, boolean stream, int steps, AfterRun after)
+      throws IOException {
     DecoderConfig config = TinyJbond.CONFIG;
     DecoderWeights initial = DecoderWeights.initialize(config);
     ModelDirectory model =
@@ -117,7 +111,8 @@ class JbondOverTritonTest {
                 .optMetricsSink(metrics::add)
                 .build()) {
       loop.run(steps);
+      after.check(learner, sampler, publisher);
     }
-    return metrics.stream().map(StepMetrics::rewardMean).toList();
+    return metrics;
   }
 }

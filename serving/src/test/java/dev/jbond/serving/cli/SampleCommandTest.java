@@ -63,24 +63,18 @@ class SampleCommandTest {
   @SuppressWarnings("unchecked")
   void sample_withRewardAndBestOf_writesCandidatesRewardsAndTheBest() throws Exception {
     Path out = dir.resolve("out.jsonl");
-    String[] result =
-        run(
-            "sample",
-            "--policy",
-            dir.resolve("policy").toString(),
-            "--prompts",
-            dir.resolve("prompts.jsonl").toString(),
-            "-n",
-            "3",
-            "--reward",
-            dir.resolve("repo").resolve("reward").toString(),
-            "--best-of",
-            "--seed",
-            "7",
-            "--max-new-tokens",
-            "8",
-            "--out",
-            out.toString());
+    String[] bestOfThree = {
+      "-n",
+      "3",
+      "--reward",
+      dir.resolve("repo").resolve("reward").toString(),
+      "--best-of",
+      "--seed",
+      "7",
+      "--max-new-tokens",
+      "8"
+    };
+    String[] result = run(sample(concat(bestOfThree, "--out", out.toString())));
 
     assertEquals("0", result[0], result[2]);
     List<String> lines = Files.readAllLines(out);
@@ -106,23 +100,7 @@ class SampleCommandTest {
     assertEquals(argmax, best);
 
     Path again = dir.resolve("again.jsonl");
-    run(
-        "sample",
-        "--policy",
-        dir.resolve("policy").toString(),
-        "--prompts",
-        dir.resolve("prompts.jsonl").toString(),
-        "-n",
-        "3",
-        "--reward",
-        dir.resolve("repo").resolve("reward").toString(),
-        "--best-of",
-        "--seed",
-        "7",
-        "--max-new-tokens",
-        "8",
-        "--out",
-        again.toString());
+    run(sample(concat(bestOfThree, "--out", again.toString())));
     assertEquals(lines, Files.readAllLines(again));
   }
 
@@ -131,23 +109,9 @@ class SampleCommandTest {
   void sample_smallBatchSession_drawsTheSameTokens() throws Exception {
     Path plain = dir.resolve("plain.jsonl");
     Path small = dir.resolve("small.jsonl");
-    String[] common = {
-      "sample",
-      "--policy",
-      dir.resolve("policy").toString(),
-      "--prompts",
-      dir.resolve("prompts.jsonl").toString(),
-      "-n",
-      "2",
-      "--seed",
-      "3",
-      "--max-new-tokens",
-      "6",
-      "--threads",
-      "2"
-    };
-    String[] a = run(concat(common, "--out", plain.toString()));
-    String[] b = run(concat(common, "--small-batch-rows", "4", "--out", small.toString()));
+    String[] common = {"-n", "2", "--seed", "3", "--max-new-tokens", "6", "--threads", "2"};
+    String[] a = run(sample(concat(common, "--out", plain.toString())));
+    String[] b = run(sample(concat(common, "--small-batch-rows", "4", "--out", small.toString())));
 
     assertEquals("0", a[0], a[2]);
     assertEquals("0", b[0], b[2]);
@@ -178,22 +142,23 @@ class SampleCommandTest {
 
   /** Runs {@code bond sample} on the fixtures with {@code options}: exit 2 and one line. */
   private void assertFailsWith(String line, String... options) {
-    String[] result =
-        run(
-            concat(
-                new String[] {
-                  "sample",
-                  "--policy",
-                  dir.resolve("policy").toString(),
-                  "--prompts",
-                  dir.resolve("prompts.jsonl").toString(),
-                  "--out",
-                  dir.resolve("x.jsonl").toString()
-                },
-                options));
+    String[] result = run(sample(concat(options, "--out", dir.resolve("x.jsonl").toString())));
 
     assertEquals("2", result[0]);
     assertEquals(line, result[2].strip());
+  }
+
+  /** {@code bond sample} on the fixture policy and prompts, with {@code options}. */
+  private String[] sample(String... options) {
+    return concat(
+        new String[] {
+          "sample",
+          "--policy",
+          dir.resolve("policy").toString(),
+          "--prompts",
+          dir.resolve("prompts.jsonl").toString()
+        },
+        options);
   }
 
   private static String[] concat(String[] head, String... tail) {
