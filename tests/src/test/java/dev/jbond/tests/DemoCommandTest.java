@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jbond.metrics.JsonLinesMetricsReader;
 import dev.jbond.metrics.StepMetrics;
-import dev.jbond.serving.cli.BondCommand;
+import dev.jbond.orchestrator.cli.BondCommand;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;

@@ -1,0 +1,2 @@
+/** Tests of the {@code bond} command line. */
+package dev.jbond.orchestrator.cli;

@@ -1,2 +1,0 @@
-/** Tests of the {@code bond} command line. */
-package dev.jbond.serving.cli;
