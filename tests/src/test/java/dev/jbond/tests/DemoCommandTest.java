@@ -26,8 +26,10 @@ class DemoCommandTest {
     try {
       System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
       code =
-          BondCommand.newCommandLine()
-              .execute("demo", "--steps", "200", "--prompts", "6", "--out", dir.toString());
+          BondCommand.execute(
+              new String[] {"demo", "--steps", "200", "--prompts", "6", "--out", dir.toString()},
+              new PrintWriter(System.out, true),
+              new PrintWriter(new StringWriter(), true));
     } finally {
       System.setOut(original);
     }
@@ -43,9 +45,11 @@ class DemoCommandTest {
   @Test
   void demo_badOption_printsOneLineError() {
     StringWriter err = new StringWriter();
-    var cl = BondCommand.newCommandLine();
-    cl.setErr(new PrintWriter(err));
-    int code = cl.execute("demo", "--steps", "0");
+    int code =
+        BondCommand.execute(
+            new String[] {"demo", "--steps", "0"},
+            new PrintWriter(new StringWriter()),
+            new PrintWriter(err));
     assertEquals(2, code);
     assertEquals("bond: Expected steps >= 1, found 0", err.toString().trim());
   }

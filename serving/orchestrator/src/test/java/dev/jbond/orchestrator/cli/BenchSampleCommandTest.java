@@ -24,8 +24,7 @@ class BenchSampleCommandTest {
     Path out = dir.resolve("bench-sample.json");
 
     int code =
-        BondCommand.newCommandLine()
-            .execute(
+        Cli.run(
                 "bench",
                 "sample",
                 "--vocab",
@@ -56,7 +55,8 @@ class BenchSampleCommandTest {
                 "1",
                 "--no-spin",
                 "--out",
-                out.toString());
+                out.toString())
+            .code();
 
     assertEquals(0, code);
     Map<String, Object> result = Json.parseObject(Files.readString(out, StandardCharsets.UTF_8));

@@ -10,8 +10,6 @@ import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.models.demo.CorpusFiles;
 import dev.jbond.models.demo.DemoAssets;
 import dev.jbond.models.tokenizer.ByteTokenizer;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,7 +18,6 @@ import java.util.OptionalInt;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code bond sample}: Best-of-N inference from a model directory, as JSON lines. */
 class SampleCommandTest {
@@ -50,13 +47,8 @@ class SampleCommandTest {
   }
 
   private static String[] run(String... args) {
-    CommandLine cl = BondCommand.newCommandLine();
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cl.setOut(new PrintWriter(out));
-    cl.setErr(new PrintWriter(err));
-    int code = cl.execute(args);
-    return new String[] {Integer.toString(code), out.toString(), err.toString()};
+    Cli.Result r = Cli.run(args);
+    return new String[] {Integer.toString(r.code()), r.out(), r.err()};
   }
 
   @Test

@@ -7,7 +7,6 @@ import dev.jbond.models.decoder.DecoderConfig;
 import dev.jbond.models.decoder.DecoderWeights;
 import dev.jbond.serving.TensorProfile;
 import dev.jbond.serving.TrtLlmModelConfig;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,20 +14,14 @@ import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code bond serve}'s options and its error for a missing repository. */
 class ServeCommandTest {
   @TempDir Path dir;
 
   private static String[] run(String... args) {
-    CommandLine cl = BondCommand.newCommandLine();
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cl.setOut(new PrintWriter(out));
-    cl.setErr(new PrintWriter(err));
-    int code = cl.execute(args);
-    return new String[] {Integer.toString(code), out.toString(), err.toString()};
+    Cli.Result r = Cli.run(args);
+    return new String[] {Integer.toString(r.code()), r.out(), r.err()};
   }
 
   @Test
@@ -82,14 +75,13 @@ class ServeCommandTest {
                 .build()),
         OptionalInt.empty(),
         OptionalInt.empty());
-    CommandLine cl = BondCommand.newCommandLine();
     StringWriter out = new StringWriter();
-    cl.setOut(new PrintWriter(out));
-    cl.setErr(new PrintWriter(new StringWriter()));
     Thread serve =
         new Thread(
             () ->
-                cl.execute(
+                Cli.run(
+                    out,
+                    new StringWriter(),
                     "serve",
                     "--models",
                     repo.toString(),

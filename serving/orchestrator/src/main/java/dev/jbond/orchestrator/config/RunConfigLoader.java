@@ -1,0 +1,338 @@
+package dev.jbond.orchestrator.config;
+
+import jakarta.inject.Singleton;
+import jakarta.validation.ConstraintViolation;
+import jakarta.validation.Path.Node;
+import jakarta.validation.Validator;
+import java.io.IOException;
+import java.nio.charset.MalformedInputException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+
+/**
+ * Reads run configurations: parses a YAML (or JSON) file, binds it strictly to {@link RunConfig}
+ * over its defaults ({@link ConfigBinder}), validates the records' Jakarta constraints and the
+ * rules that span keys, resolves relative paths against a base directory and checks that the files
+ * they name exist. Every problem is a {@link ConfigException} whose one-line message names the key.
+ */
+@Singleton
+public final class RunConfigLoader {
+  private final Validator validator;
+
+  /**
+   * Creates a loader.
+   *
+   * @param validator the Jakarta validator (Micronaut's)
+   */
+  public RunConfigLoader(Validator validator) {
+    this.validator = Objects.requireNonNull(validator, "validator");
+  }
+
+  /**
+   * Reads, binds, validates and resolves a configuration file.
+   *
+   * @param file the YAML or JSON file
+   * @param baseDirectory what relative paths in the file are resolved against
+   * @return the configuration, paths absolute
+   * @throws ConfigException when the file cannot be read or the configuration is not valid
+   */
+  public RunConfig load(Path file, Path baseDirectory) {
+    String text;
+    try {
+      text = Files.readString(file, StandardCharsets.UTF_8);
+    } catch (NoSuchFileException e) {
+      throw new ConfigException(
+          "", "Cannot read run configuration " + file.toAbsolutePath() + ": no such file", e);
+    } catch (MalformedInputException e) {
+      throw new ConfigException(
+          "", "Expected a UTF-8 YAML or JSON run configuration, found other bytes in " + file, e);
+    } catch (IOException e) {
+      throw new ConfigException(
+          "", "Cannot read run configuration " + file.toAbsolutePath() + ": " + e.getMessage(), e);
+    }
+    return parse(text, file.toString(), baseDirectory);
+  }
+
+  /**
+   * Parses, binds, validates and resolves a configuration given as text.
+   *
+   * @param text the YAML or JSON document
+   * @param source what the text is, for messages (a file name)
+   * @param baseDirectory what relative paths are resolved against
+   * @return the configuration, paths absolute
+   * @throws ConfigException when the configuration is not valid
+   */
+  public RunConfig parse(String text, String source, Path baseDirectory) {
+    Object tree;
+    try {
+      tree = ConfigYaml.parse(text);
+    } catch (MarkedYAMLException e) {
+      String where =
+          e.getProblemMark() == null
+              ? ""
+              : " at line "
+                  + (e.getProblemMark().getLine() + 1)
+                  + ", column "
+                  + (e.getProblemMark().getColumn() + 1);
+      throw new ConfigException(
+          "",
+          "Expected YAML or JSON in run configuration "
+              + source
+              + ", found a syntax error"
+              + where
+              + ": "
+              + String.valueOf(e.getProblem()).strip(),
+          e);
+    } catch (YAMLException e) {
+      throw new ConfigException(
+          "",
+          "Expected YAML or JSON in run configuration "
+              + source
+              + ", found: "
+              + oneLine(e.getMessage()),
+          e);
+    }
+    return bind(tree, baseDirectory);
+  }
+
+  /**
+   * Binds a parsed tree, validates it and resolves its paths.
+   *
+   * @param tree the parsed document (a map), or null for all defaults
+   * @param baseDirectory what relative paths are resolved against
+   * @return the configuration, paths absolute
+   * @throws ConfigException when the configuration is not valid
+   */
+  public RunConfig bind(Object tree, Path baseDirectory) {
+    RunConfig config = ConfigBinder.bind(RunConfig.class, tree, RunConfig.defaults(), "");
+    validate(config);
+    RunConfig resolved = resolve(config, baseDirectory.toAbsolutePath().normalize());
+    checkFiles(resolved);
+    return resolved;
+  }
+
+  /**
+   * Checks the Jakarta constraints and the rules that span keys.
+   *
+   * @param config the configuration
+   * @throws ConfigException naming the first key (in path order) that breaks a rule
+   */
+  public void validate(RunConfig config) {
+    Set<ConstraintViolation<RunConfig>> violations = validator.validate(config);
+    if (!violations.isEmpty()) {
+      List<ConstraintViolation<RunConfig>> sorted = new ArrayList<>(violations);
+      sorted.sort(Comparator.comparing(v -> keyPath(v.getPropertyPath())));
+      ConstraintViolation<RunConfig> first = sorted.get(0);
+      String key = keyPath(first.getPropertyPath());
+      throw new ConfigException(
+          key, first.getMessage() + ", found " + ConfigBinder.describe(first.getInvalidValue()));
+    }
+    RunConfig.Sampling s = config.sampling();
+    String offPolicy =
+        " (training samples must come from the policy's own distribution, or the J-BOND gradient"
+            + " is off-policy; eval.temperature, eval.top-k and eval.top-p may differ)";
+    if (s.temperature() != 1.0) {
+      throw new ConfigException(
+          "sampling.temperature", "expected 1" + offPolicy + ", found " + s.temperature());
+    }
+    if (s.topK() != 0) {
+      throw new ConfigException(
+          "sampling.top-k", "expected 0 (no truncation)" + offPolicy + ", found " + s.topK());
+    }
+    if (s.topP() != 1.0) {
+      throw new ConfigException(
+          "sampling.top-p", "expected 1 (no truncation)" + offPolicy + ", found " + s.topP());
+    }
+    RunConfig.Serving serving = config.serving();
+    positive(serving.deadline(), "serving.deadline");
+    positive(serving.loadDeadline(), "serving.load-deadline");
+    positive(serving.retry().initialBackoff(), "serving.retry.initial-backoff");
+    positive(serving.retry().maxBackoff(), "serving.retry.max-backoff");
+    if (serving.retry().maxBackoff().compareTo(serving.retry().initialBackoff()) < 0) {
+      throw new ConfigException(
+          "serving.retry.max-backoff",
+          "expected a duration >= serving.retry.initial-backoff ("
+              + Durations.format(serving.retry().initialBackoff())
+              + "), found "
+              + Durations.format(serving.retry().maxBackoff()));
+    }
+    positive(serving.health().interval(), "serving.health.interval");
+    positive(serving.health().timeout(), "serving.health.timeout");
+    if (serving.mode() == RunConfig.ServingMode.TRITON && serving.endpoints().isEmpty()) {
+      throw new ConfigException(
+          "serving.endpoints",
+          "expected at least one endpoint with serving.mode triton, found none");
+    }
+    Set<String> names = new HashSet<>();
+    for (int i = 0; i < serving.endpoints().size(); i++) {
+      RunConfig.Endpoint e = serving.endpoints().get(i);
+      String name = e.name() == null ? e.target() : e.name();
+      if (!names.add(name)) {
+        throw new ConfigException(
+            "serving.endpoints[" + i + "]",
+            "expected a unique endpoint name, found '" + name + "'");
+      }
+      RunConfig.Tls tls = e.tls();
+      if (tls != null && (tls.certFile() == null) != (tls.keyFile() == null)) {
+        throw new ConfigException(
+            "serving.endpoints[" + i + "].tls",
+            "expected both cert-file and key-file for mutual TLS, or neither, found only "
+                + (tls.certFile() == null ? "key-file" : "cert-file"));
+      }
+    }
+    if (serving.models().policy().equals(serving.models().anchor())) {
+      throw new ConfigException(
+          "serving.models.anchor",
+          "expected a model name other than the policy's, found '"
+              + serving.models().anchor()
+              + "'");
+    }
+    if (config.run().evalEvery() > 0 && config.prompts().heldOut() == 0) {
+      throw new ConfigException(
+          "prompts.held-out",
+          "expected a fraction > 0 when run.eval-every is "
+              + config.run().evalEvery()
+              + " (evaluation needs held-out prompts; set run.eval-every: 0 to skip it), found 0");
+    }
+  }
+
+  private static void positive(Duration d, String key) {
+    if (d.isNegative() || d.isZero()) {
+      throw new ConfigException(key, "expected a duration > 0, found " + Durations.format(d));
+    }
+  }
+
+  private static RunConfig resolve(RunConfig c, Path base) {
+    RunConfig.Serving s = c.serving();
+    List<RunConfig.Endpoint> endpoints = new ArrayList<>();
+    for (RunConfig.Endpoint e : s.endpoints()) {
+      RunConfig.Tls tls = e.tls();
+      if (tls != null) {
+        tls =
+            new RunConfig.Tls(
+                path(base, tls.caFile()),
+                path(base, tls.certFile()),
+                path(base, tls.keyFile()),
+                tls.authority());
+      }
+      endpoints.add(new RunConfig.Endpoint(e.target(), e.name(), tls));
+    }
+    RunConfig.Reward r = c.reward();
+    return new RunConfig(
+        new RunConfig.Policy(path(base, c.policy().model())),
+        new RunConfig.Reference(path(base, c.reference().model())),
+        new RunConfig.Reward(
+            path(base, r.model()),
+            r.inputIds(),
+            r.attentionMask(),
+            r.output(),
+            r.maxBatchRows(),
+            r.threads()),
+        new RunConfig.Prompts(
+            path(base, c.prompts().file()), c.prompts().batchSize(), c.prompts().heldOut()),
+        c.sampling(),
+        c.objective(),
+        c.optimizer(),
+        new RunConfig.Serving(
+            s.mode(),
+            s.transport(),
+            endpoints,
+            s.deadline(),
+            s.loadDeadline(),
+            s.retry(),
+            s.health(),
+            s.models(),
+            s.threads(),
+            s.maxBatchRows()),
+        c.eval(),
+        c.run());
+  }
+
+  private static String path(Path base, String path) {
+    return path == null ? null : base.resolve(path).normalize().toString();
+  }
+
+  private static void checkFiles(RunConfig c) {
+    Path policy = Path.of(c.policy().model());
+    modelDirectory(policy, "policy.model");
+    if (c.reference().model() != null) {
+      modelDirectory(Path.of(c.reference().model()), "reference.model");
+    }
+    Path reward = Path.of(c.reward().model());
+    if (!Files.exists(reward)) {
+      throw new ConfigException(
+          "reward.model", "expected an ONNX reward model, found no file or directory " + reward);
+    }
+    Path prompts = Path.of(c.prompts().file());
+    if (!Files.isRegularFile(prompts)) {
+      throw new ConfigException(
+          "prompts.file", "expected a JSON-lines prompts file, found no file " + prompts);
+    }
+    for (int i = 0; i < c.serving().endpoints().size(); i++) {
+      RunConfig.Tls tls = c.serving().endpoints().get(i).tls();
+      if (tls == null) {
+        continue;
+      }
+      String key = "serving.endpoints[" + i + "].tls.";
+      pem(tls.caFile(), key + "ca-file");
+      pem(tls.certFile(), key + "cert-file");
+      pem(tls.keyFile(), key + "key-file");
+    }
+  }
+
+  private static void modelDirectory(Path dir, String key) {
+    if (!Files.isDirectory(dir)) {
+      throw new ConfigException(key, "expected a jbond model directory, found no directory " + dir);
+    }
+    if (!Files.isRegularFile(dir.resolve("config.json"))) {
+      throw new ConfigException(
+          key,
+          "expected a jbond model directory (config.json, model.onnx, decode.onnx, weights.bin),"
+              + " found no config.json in "
+              + dir);
+    }
+  }
+
+  private static void pem(String file, String key) {
+    if (file != null && !Files.isRegularFile(Path.of(file))) {
+      throw new ConfigException(key, "expected a PEM file, found no file " + file);
+    }
+  }
+
+  /**
+   * The dotted kebab-case key path of a violation's property path: {@code
+   * serving.endpoints[0].target}. A node inside a list carries its index (Jakarta's "in iterable").
+   */
+  static String keyPath(jakarta.validation.Path path) {
+    StringBuilder b = new StringBuilder();
+    for (Node node : path) {
+      if (node.isInIterable() && node.getIndex() != null) {
+        b.append('[').append(node.getIndex()).append(']');
+      }
+      String name = node.getName();
+      if (name == null || name.isEmpty() || name.startsWith("<")) {
+        continue; // the root bean, <list element> and similar
+      }
+      if (b.length() > 0) {
+        b.append('.');
+      }
+      b.append(ConfigBinder.kebab(name));
+    }
+    return b.toString();
+  }
+
+  private static String oneLine(String message) {
+    return message == null ? "" : message.replace('\n', ' ').replace('\r', ' ').strip();
+  }
+}
