@@ -1,6 +1,7 @@
 package dev.jbond.loop;
 
 import dev.jbond.Generation;
+import dev.jbond.ModelVersion;
 import dev.jbond.PolicyRole;
 import dev.jbond.Prompt;
 import dev.jbond.TrainingDivergedException;
@@ -17,12 +18,15 @@ import dev.jbond.spi.PolicySampler;
 import dev.jbond.spi.RewardModel;
 import dev.jbond.spi.StepOutcome;
 import dev.jbond.spi.WeightPublisher;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -73,7 +77,9 @@ import java.util.function.LongSupplier;
  */
 public final class JbondLoop implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(JbondLoop.class.getName());
-  private static final int CHECKPOINT_FORMAT = 1;
+
+  /** Format 1: learner snapshot only; format 2: then a length-prefixed extension block. */
+  private static final int CHECKPOINT_FORMAT = 2;
 
   private final Objective objective;
   private final PolicySampler sampler;
@@ -91,12 +97,14 @@ public final class JbondLoop implements AutoCloseable {
   private final boolean trackReferenceKl;
   private final boolean trackForwardLoss;
   private final double maxKl;
+  private final CheckpointExtension extension;
 
   private boolean started;
   private boolean closed;
   private boolean publishPending;
   private long policyVersion = -1;
   private long anchorVersion = -1;
+  private final Map<PolicyRole, ModelVersion> served = new EnumMap<>(PolicyRole.class);
   private CompletableFuture<Rollout> prefetch;
 
   private JbondLoop(Builder b) {
@@ -116,6 +124,7 @@ public final class JbondLoop implements AutoCloseable {
     this.trackReferenceKl = b.trackReferenceKl;
     this.trackForwardLoss = b.trackForwardLoss;
     this.maxKl = b.maxKl;
+    this.extension = b.extension;
   }
 
   /**
@@ -201,9 +210,9 @@ public final class JbondLoop implements AutoCloseable {
     try (InputStream in = checkpoints.open(step);
         DataInputStream data = new DataInputStream(in)) {
       int format = data.readInt();
-      if (format != CHECKPOINT_FORMAT) {
+      if (format != 1 && format != CHECKPOINT_FORMAT) {
         throw new IOException(
-            "Expected loop checkpoint format " + CHECKPOINT_FORMAT + ", found " + format);
+            "Expected loop checkpoint format 1 or " + CHECKPOINT_FORMAT + ", found " + format);
       }
       long written = data.readLong();
       if (written != step) {
@@ -222,6 +231,21 @@ public final class JbondLoop implements AutoCloseable {
       if (learner.stepCount() != step) {
         throw new IOException(
             "Expected the learner snapshot at step " + step + ", found " + learner.stepCount());
+      }
+      int length = format == 1 ? -1 : data.readInt();
+      if (extension != null) {
+        if (length < 0) {
+          throw new IOException(
+              "Expected the run state written beside the learner in the checkpoint of step "
+                  + step
+                  + ", found a checkpoint without it");
+        }
+        byte[] block = data.readNBytes(length);
+        if (block.length != length) {
+          throw new IOException(
+              "Expected " + length + " bytes of run state, found " + block.length);
+        }
+        extension.read(step, new DataInputStream(new ByteArrayInputStream(block)));
       }
     }
   }
@@ -410,6 +434,7 @@ public final class JbondLoop implements AutoCloseable {
             ? List.of()
             : checkedSample(batch, plan.comparisonSamples(), plan.comparisonRole(), mix(index, 2));
     double sampleMillis = millisSince(t);
+    long sampledWeightsStep = policyVersion;
 
     t = ticker.getAsLong();
     List<Generation> all = new ArrayList<>(policy.size() + comparison.size());
@@ -435,7 +460,15 @@ public final class JbondLoop implements AutoCloseable {
                 + g.model());
       }
     }
-    return new Rollout(index, batch, policy, comparison, rewards, sampleMillis, millisSince(t));
+    return new Rollout(
+        index,
+        batch,
+        policy,
+        comparison,
+        rewards,
+        sampleMillis,
+        millisSince(t),
+        sampledWeightsStep);
   }
 
   private List<Generation> checkedSample(
@@ -547,7 +580,7 @@ public final class JbondLoop implements AutoCloseable {
         r.prompts.size(),
         sampledVersion,
         r.comparison.isEmpty() ? -1 : r.comparison.get(0).model().version(),
-        Math.max(0, index - sampledVersion),
+        r.sampledWeightsStep < 0 ? 0 : Math.max(0, index - r.sampledWeightsStep),
         rewardSum / n,
         r.comparison.isEmpty() ? Double.NaN : cmpSum / r.comparison.size(),
         winCount == 0 ? Double.NaN : winSum / winCount,
@@ -587,7 +620,7 @@ public final class JbondLoop implements AutoCloseable {
   private void publishPolicy() {
     long v = learner.stepCount();
     if (v != policyVersion) {
-      publisher.publish(learner, PolicyRole.POLICY, v);
+      served.put(PolicyRole.POLICY, publisher.publish(learner, PolicyRole.POLICY, v));
       policyVersion = v;
     }
   }
@@ -595,9 +628,19 @@ public final class JbondLoop implements AutoCloseable {
   private void publishAnchor() {
     long v = learner.stepCount();
     if (v != anchorVersion) {
-      publisher.publish(learner, PolicyRole.ANCHOR, v);
+      served.put(PolicyRole.ANCHOR, publisher.publish(learner, PolicyRole.ANCHOR, v));
       anchorVersion = v;
     }
+  }
+
+  /**
+   * Returns the model versions the publisher reported for the latest weights of each role it
+   * published (policy; anchor), as the servers number them.
+   *
+   * @return role to served version; empty before the first publish
+   */
+  public Map<PolicyRole, ModelVersion> servedVersions() {
+    return Map.copyOf(served);
   }
 
   private void checkpoint(long step) {
@@ -610,6 +653,14 @@ public final class JbondLoop implements AutoCloseable {
             data.writeLong(step);
             data.writeUTF(objective.toString());
             learner.snapshot(data);
+            ByteArrayOutputStream block = new ByteArrayOutputStream();
+            if (extension != null) {
+              try (DataOutputStream blockData = new DataOutputStream(block)) {
+                extension.write(step, blockData);
+              }
+            }
+            data.writeInt(block.size());
+            block.writeTo(data);
             data.flush();
           });
     } catch (IOException e) {
@@ -653,7 +704,8 @@ public final class JbondLoop implements AutoCloseable {
       List<Generation> comparison,
       double[] rewards,
       double sampleMillis,
-      double scoreMillis) {}
+      double scoreMillis,
+      long sampledWeightsStep) {}
 
   /** Builds a {@link JbondLoop}. */
   public static final class Builder {
@@ -673,6 +725,7 @@ public final class JbondLoop implements AutoCloseable {
     private boolean trackReferenceKl = true;
     private boolean trackForwardLoss = true;
     private double maxKl = Double.POSITIVE_INFINITY;
+    private CheckpointExtension extension;
 
     private Builder(
         Objective objective,
@@ -796,6 +849,18 @@ public final class JbondLoop implements AutoCloseable {
     public Builder optMaxKl(double maxKl) {
       Checks.checkArgument(maxKl > 0, "Expected a KL limit > 0, found %s", maxKl);
       this.maxKl = maxKl;
+      return this;
+    }
+
+    /**
+     * Sets state of the caller's that every checkpoint carries beside the learner's, and that
+     * {@link JbondLoop#resume()} hands back.
+     *
+     * @param extension the extension; default none
+     * @return this builder
+     */
+    public Builder optCheckpointExtension(CheckpointExtension extension) {
+      this.extension = Objects.requireNonNull(extension, "extension");
       return this;
     }
 

@@ -13,6 +13,7 @@ import dev.jbond.serving.TensorProfile.Slot;
 import dev.jbond.serving.triton.TritonCallOptions;
 import dev.jbond.serving.triton.TritonClient;
 import dev.jbond.serving.triton.TritonDatatype;
+import dev.jbond.serving.triton.TritonEndpointStatus;
 import dev.jbond.serving.triton.TritonInferStream;
 import dev.jbond.serving.triton.TritonRetryPolicy;
 import dev.jbond.serving.triton.TritonTensor;
@@ -279,7 +280,9 @@ public final class TritonSampler implements PolicySampler {
     if (call.endpoint().isPresent()) {
       return 1;
     }
-    return (int) Math.max(1, client.endpointStatuses().stream().filter(s -> !s.ejected()).count());
+    return (int)
+        Math.max(
+            1, client.endpointStatuses().stream().filter(TritonEndpointStatus::available).count());
   }
 
   /**

@@ -10,6 +10,7 @@ import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.onnx.train.OrtPolicyLearner;
 import dev.jbond.serving.triton.TritonCallOptions;
 import dev.jbond.serving.triton.TritonClient;
+import dev.jbond.serving.triton.TritonEndpointStatus;
 import dev.jbond.serving.triton.proto.ModelConfig;
 import dev.jbond.serving.triton.proto.RepositoryIndexResponse;
 import dev.jbond.spi.PolicyLearner;
@@ -20,14 +21,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -77,6 +81,14 @@ public final class TritonWeightPublisher implements WeightPublisher {
   private final boolean unloadFirst;
   private final Duration loadDeadline;
   private final Duration readyTimeout;
+  private final boolean tolerant;
+  private final Map<PolicyRole, Published> latest = new EnumMap<>(PolicyRole.class);
+  private final Map<String, Set<PolicyRole>> stale = new LinkedHashMap<>();
+
+  /**
+   * The latest weights published of a role, kept to bring endpoints that missed them up to date.
+   */
+  private record Published(DecoderWeights weights, long version) {}
 
   private TritonWeightPublisher(Builder builder) {
     this.client = builder.client;
@@ -92,6 +104,7 @@ public final class TritonWeightPublisher implements WeightPublisher {
     this.unloadFirst = builder.unloadFirst;
     this.loadDeadline = builder.loadDeadline;
     this.readyTimeout = builder.readyTimeout;
+    this.tolerant = builder.tolerant;
   }
 
   /**
@@ -152,15 +165,150 @@ public final class TritonWeightPublisher implements WeightPublisher {
       throw new IllegalArgumentException("Expected a model version >= 0, found " + version);
     }
     String model = models.get(role);
-    if (version == 0) {
-      for (String endpoint : client.endpointNames()) {
-        awaitReady(
-            endpoint,
-            model,
-            TritonCallOptions.defaults().withDeadline(loadDeadline).onEndpoint(endpoint));
-      }
-      return new ModelVersion(model, 0);
+    if (tolerant) {
+      noteEjectedEndpoints();
     }
+    try (Prepared prepared = version == 0 ? null : prepare(model, weights, version)) {
+      long served = -1;
+      BackendException firstFailure = null;
+      for (String endpoint : client.endpointNames()) {
+        if (tolerant && ejected(endpoint)) {
+          continue; // unreachable now; it stays quarantined until a publish reaches it
+        }
+        try {
+          long number =
+              prepared == null ? awaitReady(endpoint, model, 0) : load(endpoint, prepared);
+          served = served < 0 ? number : served;
+          staleRoles(endpoint).remove(role);
+        } catch (BackendException e) {
+          if (!tolerant) {
+            throw e;
+          }
+          markStale(endpoint, e.getMessage());
+          firstFailure = firstFailure == null ? e : firstFailure;
+        }
+      }
+      if (tolerant) {
+        latest.put(role, new Published(weights, version));
+      }
+      if (served < 0) {
+        throw new BackendException(
+            BackendException.Code.UNAVAILABLE,
+            "Failed to publish version "
+                + version
+                + " of model '"
+                + model
+                + "' on any endpoint of "
+                + client.endpointNames()
+                + (firstFailure == null
+                    ? ": every endpoint is ejected as unhealthy"
+                    : ", the first failure: " + firstFailure.getMessage()),
+            firstFailure);
+      }
+      if (tolerant) {
+        catchUp();
+      }
+      return new ModelVersion(model, version == 0 ? 0 : served);
+    }
+  }
+
+  /**
+   * Returns the endpoints that hold stale weights of some role (tolerant publishers only): those a
+   * publish could not reach, or that were ejected since, which a later publish will bring up to
+   * date before returning them to traffic.
+   *
+   * @return endpoint name to the roles it holds stale weights of; empty when all are current
+   */
+  public Map<String, Set<PolicyRole>> staleEndpoints() {
+    Map<String, Set<PolicyRole>> out = new LinkedHashMap<>();
+    for (Map.Entry<String, Set<PolicyRole>> e : stale.entrySet()) {
+      if (!e.getValue().isEmpty()) {
+        out.put(e.getKey(), Collections.unmodifiableSet(EnumSet.copyOf(e.getValue())));
+      }
+    }
+    return out;
+  }
+
+  /** An endpoint that is ejected may have restarted with its repository's weights: all stale. */
+  private void noteEjectedEndpoints() {
+    for (TritonEndpointStatus status : client.endpointStatuses()) {
+      if (status.ejected()) {
+        markStale(status.name(), "ejected as unhealthy: " + status.lastFailure().orElse("?"));
+      }
+    }
+  }
+
+  private boolean ejected(String endpoint) {
+    for (TritonEndpointStatus status : client.endpointStatuses()) {
+      if (status.name().equals(endpoint)) {
+        return status.ejected();
+      }
+    }
+    return false;
+  }
+
+  private Set<PolicyRole> staleRoles(String endpoint) {
+    return stale.computeIfAbsent(endpoint, e -> EnumSet.noneOf(PolicyRole.class));
+  }
+
+  private void markStale(String endpoint, String reason) {
+    Set<PolicyRole> roles = staleRoles(endpoint);
+    roles.addAll(models.keySet());
+    client.quarantine(endpoint, "weights not current (" + reason + ")");
+  }
+
+  /**
+   * Brings every reachable endpoint with stale weights up to date with the latest published weights
+   * of each role, and releases it from quarantine when nothing is stale any more. A role never
+   * published here (the servers' own initial weights) is current once the model is ready.
+   */
+  private void catchUp() {
+    for (String endpoint : client.endpointNames()) {
+      Set<PolicyRole> roles = staleRoles(endpoint);
+      if (roles.isEmpty() || ejected(endpoint)) {
+        continue;
+      }
+      try {
+        for (PolicyRole role : List.copyOf(roles)) {
+          Published p = latest.get(role);
+          String model = models.get(role);
+          if (p == null || p.version() == 0) {
+            awaitReady(endpoint, model, 0);
+          } else {
+            try (Prepared prepared = prepare(model, p.weights(), p.version())) {
+              load(endpoint, prepared);
+            }
+          }
+          roles.remove(role);
+        }
+        client.release(endpoint);
+      } catch (BackendException e) {
+        client.quarantine(endpoint, "weights not current (" + e.getMessage() + ")");
+      }
+    }
+  }
+
+  /** A model version written to a temporary directory, ready to load; closing deletes it. */
+  private final class Prepared implements AutoCloseable {
+    final String model;
+    final String json;
+    final Map<String, ByteString> files;
+    private final Path temp;
+
+    Prepared(String model, String json, Map<String, ByteString> files, Path temp) {
+      this.model = model;
+      this.json = json;
+      this.files = files;
+      this.temp = temp;
+    }
+
+    @Override
+    public void close() {
+      deleteQuietly(temp);
+    }
+  }
+
+  private Prepared prepare(String model, DecoderWeights weights, long version) {
     ModelConfig config = TrtLlmModelConfig.config(model, maxBatchSize, decoupled, profile);
     String json = TrtLlmModelConfig.toJson(config);
     Path temp = null;
@@ -196,12 +344,9 @@ public final class TritonWeightPublisher implements WeightPublisher {
                         null));
         TrtLlmModelConfig.write(shared, config, version, weights, eosTokenId, padTokenId);
       }
-      long served = -1;
-      for (String endpoint : client.endpointNames()) {
-        long number = load(endpoint, model, json, files);
-        served = served < 0 ? number : served;
-      }
-      return new ModelVersion(model, served);
+      Prepared prepared = new Prepared(model, json, files, temp);
+      temp = null;
+      return prepared;
     } catch (IOException e) {
       throw new BackendException(
           BackendException.Code.INTERNAL,
@@ -215,7 +360,10 @@ public final class TritonWeightPublisher implements WeightPublisher {
   }
 
   /** Loads the model on one endpoint; returns the version number the endpoint serves it as. */
-  private long load(String endpoint, String model, String json, Map<String, ByteString> files) {
+  private long load(String endpoint, Prepared prepared) {
+    String model = prepared.model;
+    String json = prepared.json;
+    Map<String, ByteString> files = prepared.files;
     TritonCallOptions options =
         TritonCallOptions.defaults().withDeadline(loadDeadline).onEndpoint(endpoint);
     if (unloadFirst) {
@@ -261,6 +409,14 @@ public final class TritonWeightPublisher implements WeightPublisher {
           null);
     }
     return served;
+  }
+
+  private long awaitReady(String endpoint, String model, long version) {
+    awaitReady(
+        endpoint,
+        model,
+        TritonCallOptions.defaults().withDeadline(loadDeadline).onEndpoint(endpoint));
+    return version;
   }
 
   private void awaitReady(String endpoint, String model, TritonCallOptions options) {
@@ -371,6 +527,7 @@ public final class TritonWeightPublisher implements WeightPublisher {
     private boolean unloadFirst;
     private Duration loadDeadline = Duration.ofMinutes(2);
     private Duration readyTimeout = Duration.ofMinutes(2);
+    private boolean tolerant;
 
     private Builder(TritonClient client, DecoderConfig decoder) {
       this.client = Objects.requireNonNull(client, "client");
@@ -500,6 +657,25 @@ public final class TritonWeightPublisher implements WeightPublisher {
       }
       this.loadDeadline = loadDeadline;
       this.readyTimeout = readyTimeout;
+      return this;
+    }
+
+    /**
+     * Sets whether a publish may succeed without every endpoint. Default false: any endpoint's
+     * failure fails the publish.
+     *
+     * <p>When true, a publish succeeds when at least one endpoint took the weights. An endpoint
+     * that did not (or that the client ejected as unhealthy: it may come back restarted, serving
+     * its repository's weights) is quarantined in the client ({@link TritonClient#quarantine}), so
+     * no sample comes from stale weights; every later publish first tries to bring it up to date
+     * with the latest weights of every role, then releases it. The publisher then keeps the latest
+     * weights of each role in memory.
+     *
+     * @param tolerant whether to tolerate endpoint failures
+     * @return this builder
+     */
+    public Builder optTolerateEndpointFailures(boolean tolerant) {
+      this.tolerant = tolerant;
       return this;
     }
 

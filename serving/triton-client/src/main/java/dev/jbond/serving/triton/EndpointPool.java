@@ -8,9 +8,11 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The client's endpoints with their health: round-robin picking over endpoints that are not
- * ejected, ejection after consecutive failures, re-admission after a successful probe. Thread-safe;
- * all state is guarded by this object.
+ * The client's endpoints with their health: round-robin picking over endpoints that are neither
+ * ejected nor quarantined, ejection after consecutive failures, re-admission after a successful
+ * probe. Quarantine is the caller's: an endpoint that does not hold the weights in use (a weight
+ * publisher could not reach it) gets no round-robin traffic until the caller releases it, whatever
+ * its health. Thread-safe; all state is guarded by this object.
  */
 final class EndpointPool {
   private static final System.Logger LOG = System.getLogger(EndpointPool.class.getName());
@@ -22,6 +24,7 @@ final class EndpointPool {
     private int consecutiveFailures;
     private boolean ejected;
     private String lastFailure;
+    private String quarantine; // why, or null
 
     private Endpoint(String name, Channel channel) {
       this.name = name;
@@ -80,15 +83,47 @@ final class EndpointPool {
     for (int i = 0; i < n; i++) {
       int index = (next + i) % n;
       Endpoint endpoint = endpoints.get(index);
-      if (!endpoint.ejected) {
+      if (!endpoint.ejected && endpoint.quarantine == null) {
         next = (index + 1) % n;
         return endpoint;
       }
     }
+    boolean anyQuarantined = false;
+    for (Endpoint endpoint : endpoints) {
+      anyQuarantined |= endpoint.quarantine != null;
+    }
     throw new BackendException(
         BackendException.Code.UNAVAILABLE,
-        attempted + " was not sent: every Triton endpoint is ejected as unhealthy " + names(),
+        attempted
+            + " was not sent: every Triton endpoint is "
+            + (anyQuarantined
+                ? "ejected as unhealthy or quarantined (stale weights) "
+                : "ejected as unhealthy ")
+            + names(),
         null);
+  }
+
+  /** Takes an endpoint out of round-robin traffic until {@link #release}; idempotent. */
+  synchronized void quarantine(Endpoint endpoint, String reason) {
+    if (endpoint.quarantine == null) {
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "Quarantined Triton endpoint ''{0}'': {1}",
+          endpoint.name,
+          reason);
+    }
+    endpoint.quarantine = reason;
+  }
+
+  /** Returns a quarantined endpoint to round-robin traffic; idempotent. */
+  synchronized void release(Endpoint endpoint) {
+    if (endpoint.quarantine != null) {
+      LOG.log(
+          System.Logger.Level.INFO,
+          "Released Triton endpoint ''{0}'' from quarantine",
+          endpoint.name);
+    }
+    endpoint.quarantine = null;
   }
 
   /** Records a call that completed; it resets the failure count of an admitted endpoint. */
@@ -131,7 +166,11 @@ final class EndpointPool {
     for (Endpoint e : endpoints) {
       statuses.add(
           new TritonEndpointStatus(
-              e.name, e.ejected, e.consecutiveFailures, Optional.ofNullable(e.lastFailure)));
+              e.name,
+              e.ejected,
+              e.consecutiveFailures,
+              Optional.ofNullable(e.lastFailure),
+              Optional.ofNullable(e.quarantine)));
     }
     return List.copyOf(statuses);
   }

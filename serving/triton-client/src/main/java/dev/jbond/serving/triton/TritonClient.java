@@ -162,6 +162,30 @@ public final class TritonClient implements AutoCloseable {
   }
 
   /**
+   * Takes an endpoint out of round-robin traffic, whatever its health, until {@link #release}: for
+   * example because it does not hold the weights in use. Calls that name the endpoint ({@link
+   * TritonCallOptions#onEndpoint}) still reach it. Idempotent.
+   *
+   * @param endpoint the endpoint's name
+   * @param reason why, one line (logged and shown in {@link #endpointStatuses()})
+   * @throws IllegalArgumentException when no endpoint has that name
+   */
+  public void quarantine(String endpoint, String reason) {
+    Objects.requireNonNull(reason, "reason");
+    pool.quarantine(pool.named(endpoint), reason);
+  }
+
+  /**
+   * Returns a quarantined endpoint to round-robin traffic (subject to its health). Idempotent.
+   *
+   * @param endpoint the endpoint's name
+   * @throws IllegalArgumentException when no endpoint has that name
+   */
+  public void release(String endpoint) {
+    pool.release(pool.named(endpoint));
+  }
+
+  /**
    * Probes every endpoint now (see {@link TritonHealthCheck}) and updates ejections; the periodic
    * probe does the same. Useful right after a model load.
    *
