@@ -643,6 +643,23 @@ public final class JbondLoop implements AutoCloseable {
     return Map.copyOf(served);
   }
 
+  /**
+   * Saves a checkpoint of the current state now (the learner's, and the {@link
+   * CheckpointExtension}'s), whatever the interval; for callers that checkpoint on their own
+   * schedule (set a large interval in {@link Builder#optCheckpoints}) or at a clean stop.
+   *
+   * @return the step the checkpoint belongs to
+   * @throws IllegalStateException when no checkpoint store is configured or the loop is closed
+   * @throws UncheckedIOException when writing fails (the previous checkpoints stay intact)
+   */
+  public long checkpoint() {
+    checkOpen();
+    Checks.checkState(checkpoints != null, "Cannot checkpoint: no checkpoint store is configured");
+    long step = learner.stepCount();
+    checkpoint(step);
+    return step;
+  }
+
   private void checkpoint(long step) {
     try {
       checkpoints.save(

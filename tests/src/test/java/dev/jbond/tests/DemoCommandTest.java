@@ -16,7 +16,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code bond demo} end to end, as a user runs it. */
+/** {@code bond demo --tabular} end to end, as a user runs it, and the demo's option errors. */
 class DemoCommandTest {
   @Test
   void demo_runsJbondAndWritesMetrics(@TempDir Path dir) throws Exception {
@@ -27,7 +27,9 @@ class DemoCommandTest {
       System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
       code =
           BondCommand.execute(
-              new String[] {"demo", "--steps", "200", "--prompts", "6", "--out", dir.toString()},
+              new String[] {
+                "demo", "--tabular", "--steps", "200", "--prompts", "6", "--out", dir.toString()
+              },
               new PrintWriter(System.out, true),
               new PrintWriter(new StringWriter(), true));
     } finally {

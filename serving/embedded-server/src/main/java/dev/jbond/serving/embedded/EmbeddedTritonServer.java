@@ -10,7 +10,9 @@ import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -81,6 +83,7 @@ public final class EmbeddedTritonServer implements AutoCloseable {
   private record Settings(
       Path repository,
       int port,
+      String host,
       String inProcessName,
       InstantSource clock,
       int queueCapacity,
@@ -105,6 +108,7 @@ public final class EmbeddedTritonServer implements AutoCloseable {
         new Settings(
             builder.repository,
             builder.port,
+            builder.host,
             builder.inProcessName,
             builder.clock,
             builder.queueCapacity,
@@ -171,7 +175,11 @@ public final class EmbeddedTritonServer implements AutoCloseable {
     ServerBuilder<?> builder =
         settings.inProcessName() != null
             ? InProcessServerBuilder.forName(settings.inProcessName())
-            : Grpc.newServerBuilderForPort(settings.port(), InsecureServerCredentials.create());
+            : settings.host() == null
+                ? Grpc.newServerBuilderForPort(settings.port(), InsecureServerCredentials.create())
+                : NettyServerBuilder.forAddress(
+                    new InetSocketAddress(settings.host(), settings.port()),
+                    InsecureServerCredentials.create());
     builder
         .addService(
             new TritonInferenceService(
@@ -198,7 +206,8 @@ public final class EmbeddedTritonServer implements AutoCloseable {
   }
 
   /**
-   * Returns where clients connect: {@code localhost:<port>}, or {@code in-process:<name>}.
+   * Returns where clients connect: {@code localhost:<port>} (or the bound host's), or {@code
+   * in-process:<name>}.
    *
    * @return the address
    * @throws IllegalStateException when the server has not started
@@ -206,7 +215,7 @@ public final class EmbeddedTritonServer implements AutoCloseable {
   public String target() {
     return settings.inProcessName() != null
         ? "in-process:" + settings.inProcessName()
-        : "localhost:" + port();
+        : (settings.host() == null ? "localhost" : settings.host()) + ":" + port();
   }
 
   /**
@@ -372,6 +381,7 @@ public final class EmbeddedTritonServer implements AutoCloseable {
   public static final class Builder {
     private final Path repository;
     private int port = DEFAULT_PORT;
+    private String host;
     private String inProcessName;
     private SessionConfig sessionConfig = SessionConfig.defaults();
     private int workerThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
@@ -402,6 +412,20 @@ public final class EmbeddedTritonServer implements AutoCloseable {
       Checks.checkArgument(
           port >= 0 && port <= 65535, "Expected a port in [0, 65535], found %d", port);
       this.port = port;
+      return this;
+    }
+
+    /**
+     * Sets the address to bind, for example {@code 127.0.0.1} to accept connections from this
+     * machine only. Default: every interface (as Triton).
+     *
+     * @param host a host name or IP address literal, non-empty
+     * @return this builder
+     */
+    public Builder optHost(String host) {
+      Checks.checkArgument(
+          host != null && !host.isEmpty(), "Expected a host to bind, found '%s'", host);
+      this.host = host;
       return this;
     }
 

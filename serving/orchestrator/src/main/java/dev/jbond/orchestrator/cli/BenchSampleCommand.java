@@ -11,6 +11,7 @@ import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.models.generate.DirectSampler;
 import dev.jbond.models.generate.SamplingConfig;
 import dev.jbond.onnx.ort.SessionConfig;
+import dev.jbond.orchestrator.run.OrtSpinning;
 import dev.jbond.serving.TensorProfile;
 import dev.jbond.serving.TritonSampler;
 import dev.jbond.serving.TrtLlmModelConfig;

@@ -31,6 +31,7 @@ import picocli.CommandLine.ScopeType;
     description = "J-BOND (Best-of-N distillation) on the JVM.",
     subcommands = {
       DemoCommand.class,
+      RunCommand.class,
       AssetsCommand.class,
       SampleCommand.class,
       SftCommand.class,

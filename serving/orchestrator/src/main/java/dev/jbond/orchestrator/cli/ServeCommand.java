@@ -1,6 +1,7 @@
 package dev.jbond.orchestrator.cli;
 
 import dev.jbond.onnx.ort.SessionConfig;
+import dev.jbond.orchestrator.run.OrtSpinning;
 import dev.jbond.serving.embedded.EmbeddedTritonServer;
 import dev.jbond.serving.embedded.ModelState;
 import dev.jbond.serving.embedded.ModelStatus;

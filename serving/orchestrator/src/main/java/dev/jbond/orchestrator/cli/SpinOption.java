@@ -1,5 +1,6 @@
 package dev.jbond.orchestrator.cli;
 
+import dev.jbond.orchestrator.run.OrtSpinning;
 import picocli.CommandLine.Option;
 
 /** The {@code --spin} / {@code --no-spin} option of the commands that serve over gRPC. */

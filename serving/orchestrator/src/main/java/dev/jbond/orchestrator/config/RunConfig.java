@@ -79,7 +79,7 @@ public record RunConfig(
             Duration.ofSeconds(120),
             new Retry(4, Duration.ofMillis(100), Duration.ofSeconds(5)),
             new Health(Duration.ofSeconds(5), Duration.ofSeconds(2), 3),
-            new ModelNames("jbond-policy", "jbond-anchor"),
+            new ModelNames("jbond-policy", "jbond-anchor", "jbond-reference"),
             0,
             64),
         new Eval(4, 16, 0, 1.0, 0, 1.0),
@@ -383,11 +383,14 @@ public record RunConfig(
    *
    * @param policy the policy's model name
    * @param anchor the anchor's model name
+   * @param reference the reference's model name, sampled only by objectives that compare against
+   *     the reference (BOND); the embedded server serves it, a Triton fleet must
    */
   @Introspected
   public record ModelNames(
       @NotBlank(message = "expected a model name") String policy,
-      @NotBlank(message = "expected a model name") String anchor) {}
+      @NotBlank(message = "expected a model name") String anchor,
+      @NotBlank(message = "expected a model name") String reference) {}
 
   /**
    * Evaluation on the held-out prompts every {@code run.eval-every} steps.

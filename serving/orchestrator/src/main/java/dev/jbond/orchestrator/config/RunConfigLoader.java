@@ -191,12 +191,18 @@ public final class RunConfigLoader {
                 + (tls.certFile() == null ? "key-file" : "cert-file"));
       }
     }
-    if (serving.models().policy().equals(serving.models().anchor())) {
+    RunConfig.ModelNames m = serving.models();
+    if (m.policy().equals(m.anchor()) || m.reference().equals(m.anchor())) {
       throw new ConfigException(
           "serving.models.anchor",
-          "expected a model name other than the policy's, found '"
-              + serving.models().anchor()
+          "expected a model name other than the policy's and the reference's, found '"
+              + m.anchor()
               + "'");
+    }
+    if (m.policy().equals(m.reference())) {
+      throw new ConfigException(
+          "serving.models.reference",
+          "expected a model name other than the policy's, found '" + m.reference() + "'");
     }
     if (config.run().evalEvery() > 0 && config.prompts().heldOut() == 0) {
       throw new ConfigException(

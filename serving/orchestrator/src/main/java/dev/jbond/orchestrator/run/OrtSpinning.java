@@ -1,10 +1,10 @@
-package dev.jbond.orchestrator.cli;
+package dev.jbond.orchestrator.run;
 
 import dev.jbond.onnx.ort.SessionConfig;
 
 /**
  * Whether ONNX Runtime's intra-op threads spin-wait between runs, for the commands that run them
- * beside gRPC's threads ({@code bond serve}, {@code bond bench sample}).
+ * beside gRPC's threads ({@code bond serve}, {@code bond bench sample}, a run's sessions).
  *
  * <p>Spinning shortens the hand-off between runs when the threads have cores to themselves, and
  * takes the cores away from the network threads when they do not. Measured (BENCHMARKS.md, issue
@@ -13,12 +13,12 @@ import dev.jbond.onnx.ort.SessionConfig;
  * was faster. Unless the user says, threads spin only when at least {@value #SPARE_CORES} cores are
  * left to everything else.
  */
-final class OrtSpinning {
+public final class OrtSpinning {
   /** Cores left to the JVM's other threads below which spinning is off unless asked for. */
-  static final int SPARE_CORES = 4;
+  public static final int SPARE_CORES = 4;
 
   /** ONNX Runtime's session option; "0" stops the spinning. */
-  static final String ALLOW_SPINNING = "session.intra_op.allow_spinning";
+  public static final String ALLOW_SPINNING = "session.intra_op.allow_spinning";
 
   private OrtSpinning() {}
 
@@ -30,7 +30,7 @@ final class OrtSpinning {
    * @param cores the cores this JVM may use
    * @return whether to let them spin
    */
-  static boolean spin(Boolean requested, int intraOpThreads, int cores) {
+  public static boolean spin(Boolean requested, int intraOpThreads, int cores) {
     if (requested != null) {
       return requested;
     }
@@ -45,7 +45,7 @@ final class OrtSpinning {
    * @param spin whether the threads spin
    * @return the builder
    */
-  static SessionConfig.Builder apply(SessionConfig.Builder session, boolean spin) {
+  public static SessionConfig.Builder apply(SessionConfig.Builder session, boolean spin) {
     return spin ? session : session.optConfigEntry(ALLOW_SPINNING, "0");
   }
 }

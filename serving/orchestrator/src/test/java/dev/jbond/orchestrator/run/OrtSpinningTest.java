@@ -1,4 +1,4 @@
-package dev.jbond.orchestrator.cli;
+package dev.jbond.orchestrator.run;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

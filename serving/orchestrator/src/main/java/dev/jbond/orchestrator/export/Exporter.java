@@ -1,0 +1,160 @@
+package dev.jbond.orchestrator.export;
+
+import dev.jbond.PolicyRole;
+import dev.jbond.models.decoder.DecoderWeights;
+import dev.jbond.models.decoder.ModelDirectory;
+import dev.jbond.models.triton.TritonModelConfig;
+import dev.jbond.models.triton.TritonRepository;
+import dev.jbond.onnx.train.OrtPolicyLearner;
+import dev.jbond.onnx.train.PolicyModel;
+import dev.jbond.orchestrator.config.RunConfig;
+import dev.jbond.serving.TensorProfile;
+import dev.jbond.serving.TrtLlmModelConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Exports a learner's weights for serving: per role, the full-sequence ONNX model ({@code
+ * <role>/model.onnx}, as {@link OrtPolicyLearner#export} writes it, with provenance) and a Triton
+ * model repository ({@code repository/}) holding two models per role, each with a {@code
+ * config.pbtxt} that lists its inputs and outputs:
+ *
+ * <ul>
+ *   <li>{@code <name>}: the generation model (backend {@code jbond-generate}: jbond's embedded
+ *       server, {@code bond serve}) with the TensorRT-LLM token-id profile, over a jbond model
+ *       directory (full-sequence and KV-cache graphs, one weights file);
+ *   <li>{@code <name>-logits}: the full-sequence graph for Triton's ONNX Runtime backend ({@code
+ *       input_ids} [+ {@code attention_mask}, {@code position_ids}] to {@code logits}).
+ * </ul>
+ *
+ * The export directory is written beside its final place and moved there when complete.
+ */
+public final class Exporter {
+  private Exporter() {}
+
+  /**
+   * Exports the policy and the anchor of a finished (or stopped) run.
+   *
+   * @param learner the learner holding the weights
+   * @param config the run's configuration (the policy's model directory, the served model names)
+   * @param target the export directory, replaced when it exists
+   * @param step the learner's step, for messages
+   * @return {@code target}
+   * @throws IOException when writing fails
+   */
+  public static Path exportRun(OrtPolicyLearner learner, RunConfig config, Path target, long step)
+      throws IOException {
+    ModelDirectory source = ModelDirectory.read(Path.of(config.policy().model()));
+    Map<PolicyRole, String> names =
+        Map.of(
+            PolicyRole.POLICY, config.serving().models().policy(),
+            PolicyRole.ANCHOR, config.serving().models().anchor());
+    return write(
+        target,
+        temp -> {
+          for (PolicyRole role : List.of(PolicyRole.POLICY, PolicyRole.ANCHOR)) {
+            exportRole(learner, role, source, names.get(role), temp);
+          }
+        });
+  }
+
+  /**
+   * Exports one role into {@code target} (replaced when it exists): {@code <role>/model.onnx} and
+   * {@code repository/<name>} and {@code repository/<name>-logits}.
+   *
+   * @param learner the learner holding the weights
+   * @param role which weights
+   * @param source the model directory the learner was opened from (architecture, special tokens)
+   * @param name the model name in the repository
+   * @param target the export directory
+   * @return {@code target}
+   * @throws IOException when writing fails
+   */
+  public static Path exportOne(
+      OrtPolicyLearner learner, PolicyRole role, ModelDirectory source, String name, Path target)
+      throws IOException {
+    return write(target, temp -> exportRole(learner, role, source, name, temp));
+  }
+
+  private static void exportRole(
+      OrtPolicyLearner learner, PolicyRole role, ModelDirectory source, String name, Path out)
+      throws IOException {
+    Path onnx = out.resolve(role.label()).resolve(PolicyModel.MODEL_FILE);
+    learner.export(role, onnx);
+    Path repository = out.resolve("repository");
+    DecoderWeights weights =
+        DecoderWeights.fromInitializers(source.config(), learner.weights(role));
+    TrtLlmModelConfig.write(
+        repository,
+        TrtLlmModelConfig.config(name, 64, false, TensorProfile.trtLlm()),
+        1,
+        weights,
+        source.eosTokenId(),
+        source.padTokenId());
+    PolicyModel model = learner.model();
+    List<TritonModelConfig.TensorSpec> inputs = new ArrayList<>();
+    inputs.add(TritonModelConfig.TensorSpec.of(PolicyModel.INPUT_IDS, "TYPE_INT64", -1, -1));
+    if (model.hasAttentionMask()) {
+      inputs.add(TritonModelConfig.TensorSpec.of(PolicyModel.ATTENTION_MASK, "TYPE_INT64", -1, -1));
+    }
+    if (model.hasPositionIds()) {
+      inputs.add(TritonModelConfig.TensorSpec.of(PolicyModel.POSITION_IDS, "TYPE_INT64", -1, -1));
+    }
+    TritonModelConfig logits =
+        new TritonModelConfig(
+            name + "-logits",
+            TritonModelConfig.ONNX_BACKEND,
+            0,
+            inputs,
+            List.of(
+                TritonModelConfig.TensorSpec.of(
+                    PolicyModel.LOGITS, "TYPE_FP32", -1, -1, model.vocabularySize())),
+            false,
+            Map.of("jbond.role", role.label(), "jbond.step", Long.toString(learner.stepCount())));
+    TritonRepository.writeOnnxModel(repository, logits.name(), 1, onnx, logits);
+  }
+
+  /** What fills the temporary export directory. */
+  @FunctionalInterface
+  private interface Filler {
+    void fill(Path temp) throws IOException;
+  }
+
+  private static Path write(Path target, Filler filler) throws IOException {
+    Path parent = target.toAbsolutePath().getParent();
+    Files.createDirectories(parent);
+    Path temp = Files.createTempDirectory(parent, "." + target.getFileName() + ".tmp-");
+    try {
+      filler.fill(temp);
+      if (Files.exists(target)) {
+        Path old = Files.createTempDirectory(parent, "." + target.getFileName() + ".old-");
+        Files.move(target, old.resolve("x"));
+        delete(old);
+      }
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+      return target;
+    } finally {
+      if (Files.exists(temp)) {
+        delete(temp);
+      }
+    }
+  }
+
+  private static void delete(Path root) throws IOException {
+    try (Stream<Path> walk = Files.walk(root)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (UncheckedIOException e) {
+      throw e.getCause();
+    }
+  }
+}

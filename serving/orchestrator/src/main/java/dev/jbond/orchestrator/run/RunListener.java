@@ -1,0 +1,70 @@
+package dev.jbond.orchestrator.run;
+
+import dev.jbond.metrics.StepMetrics;
+import dev.jbond.orchestrator.eval.EvalResult;
+
+/**
+ * Hears what a run does, on the run's thread: for progress lines, dashboards and metrics. Every
+ * method has an empty default.
+ */
+public interface RunListener {
+  /**
+   * The run is set up and about to take its first step (or its first step after resuming).
+   *
+   * @param info what runs and where
+   */
+  default void started(RunInfo info) {}
+
+  /**
+   * An evaluation finished (also the one at step 0 and on resume).
+   *
+   * @param result the evaluation
+   */
+  default void evaluated(EvalResult result) {}
+
+  /**
+   * A training step finished and its metrics were written.
+   *
+   * @param metrics the step's metrics
+   * @param totalSteps the run's total steps
+   */
+  default void stepped(StepMetrics metrics, int totalSteps) {}
+
+  /**
+   * A step failed and will be tried again after a pause.
+   *
+   * @param step the step that failed (the learner's step count before it)
+   * @param attempt the failed attempt, 1 for the first
+   * @param failure why
+   */
+  default void retrying(long step, int attempt, RuntimeException failure) {}
+
+  /**
+   * What a run is about to do.
+   *
+   * @param directory the run's folder
+   * @param startStep the learner's step count at the start (0, or the resumed checkpoint's step)
+   * @param totalSteps the steps the run ends at
+   * @param samplesPerStep samples drawn per training step (all roles)
+   * @param trainPrompts training prompts
+   * @param evalPrompts held-out prompts
+   * @param serving where samples come from, for example {@code embedded server on 127.0.0.1:40123}
+   */
+  record RunInfo(
+      RunDirectory directory,
+      long startStep,
+      int totalSteps,
+      int samplesPerStep,
+      int trainPrompts,
+      int evalPrompts,
+      String serving) {}
+
+  /**
+   * Returns a listener that hears nothing.
+   *
+   * @return the listener
+   */
+  static RunListener none() {
+    return new RunListener() {};
+  }
+}

@@ -1,0 +1,231 @@
+package dev.jbond.orchestrator.run;
+
+import dev.jbond.PolicyRole;
+import dev.jbond.models.decoder.DecoderWeights;
+import dev.jbond.models.decoder.ModelDirectory;
+import dev.jbond.models.generate.SamplingConfig;
+import dev.jbond.onnx.ort.SessionConfig;
+import dev.jbond.orchestrator.config.RunConfig;
+import dev.jbond.serving.TensorProfile;
+import dev.jbond.serving.TritonSampler;
+import dev.jbond.serving.TritonWeightPublisher;
+import dev.jbond.serving.TrtLlmModelConfig;
+import dev.jbond.serving.embedded.EmbeddedTritonServer;
+import dev.jbond.serving.embedded.TrtLlmGenerationModel;
+import dev.jbond.serving.triton.TritonClient;
+import dev.jbond.serving.triton.TritonClientConfig;
+import dev.jbond.serving.triton.TritonEndpoint;
+import dev.jbond.serving.triton.TritonHealthCheck;
+import dev.jbond.serving.triton.TritonRetryPolicy;
+import dev.jbond.serving.triton.TritonTls;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where a run's samples come from and its weights go: the embedded Triton-protocol server on a free
+ * loopback port (real gRPC over TCP) or the configured Triton endpoints, a {@link TritonClient}
+ * over them, a {@link TritonSampler} for training samples and one for evaluation samples, and a
+ * {@link TritonWeightPublisher} that tolerates the loss of some endpoints (they are quarantined
+ * until they hold the current weights again).
+ *
+ * <p>Closing closes the samplers, the client and the embedded server, in that order.
+ */
+final class RunServing implements AutoCloseable {
+  private final EmbeddedTritonServer server;
+  private final TritonClient client;
+  private final TritonSampler training;
+  private final TritonSampler evaluation;
+  private final TritonWeightPublisher publisher;
+
+  private RunServing(
+      EmbeddedTritonServer server,
+      TritonClient client,
+      TritonSampler training,
+      TritonSampler evaluation,
+      TritonWeightPublisher publisher) {
+    this.server = server;
+    this.client = client;
+    this.training = training;
+    this.evaluation = evaluation;
+    this.publisher = publisher;
+  }
+
+  /**
+   * Starts serving for a run.
+   *
+   * @param config the run's configuration
+   * @param directory the run's folder (the embedded server's repository goes in {@code serving/})
+   * @param policy the policy's model directory (the initial weights every role starts from)
+   * @param needsReference whether the objective samples the reference (its model is then served and
+   *     health-checked)
+   * @param spin whether ONNX Runtime's threads may spin
+   * @return the started serving; the caller closes it
+   * @throws IOException when the repository cannot be written or the server cannot start
+   */
+  static RunServing start(
+      RunConfig config,
+      RunDirectory directory,
+      ModelDirectory policy,
+      boolean needsReference,
+      boolean spin)
+      throws IOException {
+    RunConfig.Serving s = config.serving();
+    EmbeddedTritonServer server = null;
+    TritonClient client = null;
+    try {
+      List<TritonEndpoint> endpoints = new ArrayList<>();
+      if (s.mode() == RunConfig.ServingMode.EMBEDDED) {
+        server = startEmbedded(config, directory.serving(), policy, spin);
+        endpoints.add(new TritonEndpoint("embedded", server.target(), Optional.empty()));
+      } else {
+        for (RunConfig.Endpoint e : s.endpoints()) {
+          endpoints.add(
+              new TritonEndpoint(
+                  e.name() == null ? e.target() : e.name(),
+                  e.target(),
+                  Optional.ofNullable(e.tls()).map(RunServing::tls)));
+        }
+      }
+      List<String> models = new ArrayList<>(List.of(s.models().policy(), s.models().anchor()));
+      if (needsReference) {
+        models.add(s.models().reference());
+      }
+      client =
+          TritonClient.builder(
+                  TritonClientConfig.builder()
+                      .optEndpoints(endpoints)
+                      .optDeadline(s.deadline())
+                      .optRetry(
+                          new TritonRetryPolicy(
+                              s.retry().maxAttempts(),
+                              s.retry().initialBackoff(),
+                              s.retry().maxBackoff(),
+                              2.0))
+                      .optHealthCheck(
+                          new TritonHealthCheck(
+                              s.health().interval(),
+                              s.health().timeout(),
+                              s.health().ejectAfter(),
+                              models))
+                      .optShutdownTimeout(Duration.ofSeconds(5))
+                      .build())
+              .build();
+      TritonSampler training =
+          sampler(client, s, RunComponents.training(config.sampling(), policy));
+      TritonSampler evaluation =
+          sampler(client, s, RunComponents.evaluation(config.sampling(), config.eval(), policy));
+      TritonWeightPublisher publisher =
+          TritonWeightPublisher.builder(client, policy.config())
+              .optModelName(PolicyRole.POLICY, s.models().policy())
+              .optModelName(PolicyRole.ANCHOR, s.models().anchor())
+              .optSpecialTokens(policy.eosTokenId(), policy.padTokenId())
+              .optMaxBatchSize(s.maxBatchRows())
+              .optTimeouts(s.loadDeadline(), s.loadDeadline())
+              .optTolerateEndpointFailures(true)
+              .build();
+      return new RunServing(server, client, training, evaluation, publisher);
+    } catch (IOException | RuntimeException e) {
+      if (client != null) {
+        client.close();
+      }
+      if (server != null) {
+        server.close();
+      }
+      throw e;
+    }
+  }
+
+  private static TritonSampler sampler(
+      TritonClient client, RunConfig.Serving s, SamplingConfig sampling) {
+    return TritonSampler.builder(client, sampling)
+        .optModelName(PolicyRole.POLICY, s.models().policy())
+        .optModelName(PolicyRole.ANCHOR, s.models().anchor())
+        .optModelName(PolicyRole.REFERENCE, s.models().reference())
+        .optStream(s.transport() == RunConfig.Transport.STREAM)
+        .optDeadline(s.deadline())
+        .build();
+  }
+
+  private static TritonTls tls(RunConfig.Tls t) {
+    return new TritonTls(
+        Optional.ofNullable(t.caFile()).map(Path::of),
+        Optional.ofNullable(t.certFile()).map(Path::of),
+        Optional.ofNullable(t.keyFile()).map(Path::of),
+        Optional.ofNullable(t.authority()));
+  }
+
+  /**
+   * Writes the policy's initial weights as version 1 of the policy and anchor models and starts an
+   * embedded server over them on a free loopback port.
+   */
+  private static EmbeddedTritonServer startEmbedded(
+      RunConfig config, Path repository, ModelDirectory policy, boolean spin) throws IOException {
+    RunConfig.Serving s = config.serving();
+    DecoderWeights initial = policy.readWeights();
+    for (String model : List.of(s.models().policy(), s.models().anchor(), s.models().reference())) {
+      TrtLlmModelConfig.write(
+          repository,
+          TrtLlmModelConfig.config(model, s.maxBatchRows(), false, TensorProfile.trtLlm()),
+          1,
+          initial,
+          policy.eosTokenId(),
+          policy.padTokenId());
+    }
+    SessionConfig session = RunComponents.session(s.threads(), spin);
+    EmbeddedTritonServer server =
+        EmbeddedTritonServer.builder(repository)
+            .optHost("127.0.0.1")
+            .optPort(0)
+            .optSessionConfig(session)
+            .optGenerationModelFactory(
+                TrtLlmGenerationModel.factory(
+                    new TrtLlmGenerationModel.Settings(
+                        TensorProfile.trtLlm(),
+                        Duration.ofMillis(1),
+                        s.maxBatchRows(),
+                        1,
+                        session)))
+            .build();
+    try {
+      return server.start();
+    } catch (IOException | RuntimeException e) {
+      server.close();
+      throw e;
+    }
+  }
+
+  TritonClient client() {
+    return client;
+  }
+
+  TritonSampler training() {
+    return training;
+  }
+
+  TritonSampler evaluation() {
+    return evaluation;
+  }
+
+  TritonWeightPublisher publisher() {
+    return publisher;
+  }
+
+  /** The address of the embedded server, or empty when the run uses Triton endpoints. */
+  Optional<String> embeddedTarget() {
+    return server == null ? Optional.empty() : Optional.of(server.target());
+  }
+
+  @Override
+  public void close() {
+    training.close();
+    evaluation.close();
+    client.close();
+    if (server != null) {
+      server.close();
+    }
+  }
+}
