@@ -206,18 +206,47 @@ public final class JbondLoop implements AutoCloseable {
     return Optional.empty();
   }
 
+  /**
+   * Restores only the learner from a checkpoint that a loop wrote, for tools that read a run's
+   * weights (export, evaluation) without running it.
+   *
+   * @param store the run's checkpoint store
+   * @param step a step listed by the store
+   * @param learner a learner of the run's model, restored in place
+   * @throws IOException when the checkpoint is unreadable or not a loop checkpoint of that step
+   */
+  public static void restoreLearner(CheckpointStore store, long step, PolicyLearner learner)
+      throws IOException {
+    try (InputStream in = store.open(step);
+        DataInputStream data = new DataInputStream(in)) {
+      readHeader(data, step);
+      data.readUTF(); // the objective that wrote it
+      learner.restore(data);
+      if (learner.stepCount() != step) {
+        throw new IOException(
+            "Expected the learner snapshot at step " + step + ", found " + learner.stepCount());
+      }
+    }
+  }
+
+  /** Reads the format and step of a checkpoint; returns the format. */
+  private static int readHeader(DataInputStream data, long step) throws IOException {
+    int format = data.readInt();
+    if (format != 1 && format != CHECKPOINT_FORMAT) {
+      throw new IOException(
+          "Expected loop checkpoint format 1 or " + CHECKPOINT_FORMAT + ", found " + format);
+    }
+    long written = data.readLong();
+    if (written != step) {
+      throw new IOException("Expected loop state of step " + step + ", found " + written);
+    }
+    return format;
+  }
+
   private void restoreFrom(long step) throws IOException {
     try (InputStream in = checkpoints.open(step);
         DataInputStream data = new DataInputStream(in)) {
-      int format = data.readInt();
-      if (format != 1 && format != CHECKPOINT_FORMAT) {
-        throw new IOException(
-            "Expected loop checkpoint format 1 or " + CHECKPOINT_FORMAT + ", found " + format);
-      }
-      long written = data.readLong();
-      if (written != step) {
-        throw new IOException("Expected loop state of step " + step + ", found " + written);
-      }
+      int format = readHeader(data, step);
       String writtenBy = data.readUTF();
       if (!writtenBy.equals(objective.toString())) {
         LOG.log(

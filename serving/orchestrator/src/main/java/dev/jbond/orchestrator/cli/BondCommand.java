@@ -32,6 +32,8 @@ import picocli.CommandLine.ScopeType;
     subcommands = {
       DemoCommand.class,
       RunCommand.class,
+      EvalCommand.class,
+      ExportCommand.class,
       AssetsCommand.class,
       SampleCommand.class,
       SftCommand.class,
@@ -103,6 +105,20 @@ public final class BondCommand implements Callable<Integer> {
    */
   public static CommandLine newCommandLine(ApplicationContext context) {
     CommandLine cl = new CommandLine(BondCommand.class, new MicronautFactory(context));
+    cl.setParameterExceptionHandler(
+        (ex, args) -> {
+          CommandLine failed = ex.getCommandLine();
+          PrintWriter err = failed.getErr();
+          err.println(
+              "bond: "
+                  + oneLine(ex)
+                  + " (see: bond "
+                  + failed.getCommandSpec().qualifiedName(" ").replaceFirst("^bond ?", "")
+                  + (failed.getCommandSpec().name().equals("bond") ? "" : " ")
+                  + "--help)");
+          err.flush();
+          return EXIT_USAGE;
+        });
     cl.setExecutionExceptionHandler(
         (ex, commandLine, parseResult) -> {
           PrintWriter err = commandLine.getErr();
