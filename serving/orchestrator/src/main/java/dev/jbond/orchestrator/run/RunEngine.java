@@ -23,6 +23,7 @@ import dev.jbond.orchestrator.config.RunConfigLoader;
 import dev.jbond.orchestrator.eval.EvalResult;
 import dev.jbond.orchestrator.eval.Evaluator;
 import dev.jbond.orchestrator.export.Exporter;
+import dev.jbond.spi.WeightPublisher;
 import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.io.InputStream;
@@ -48,7 +49,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * demo} do: policy and anchor samples over Triton's gRPC protocol ({@link RunServing}: the embedded
  * server or a fleet), the learner on ONNX Runtime ({@link OrtPolicyLearner}) with the EMA anchor,
  * the reward on ONNX Runtime, weights published after every step; evaluation on held-out prompts,
- * checkpoints, metrics, the final export and the report.
+ * checkpoints, metrics, the final export and the report. The weights after step s are served as
+ * model version s + 1 (version 1: the initial weights in the servers' repository).
  *
  * <h2>Files and resuming</h2>
  *
@@ -174,7 +176,7 @@ public final class RunEngine {
                   serving.training(),
                   reward,
                   learner,
-                  serving.publisher(),
+                  stepNumbered(serving.publisher()),
                   PromptSource.shuffled(split.train(), config.prompts().batchSize(), run.seed()))
               .optCheckpoints(store, Integer.MAX_VALUE)
               .optCheckpointExtension(state)
@@ -212,6 +214,17 @@ public final class RunEngine {
     } finally {
       prefetch.shutdownNow();
     }
+  }
+
+  /**
+   * Publishes the weights after step s as model version s + 1: version 1 is the initial weights the
+   * repository holds, so a run and its resumed continuation (which republishes its restored weights
+   * on fresh servers) see the same version numbers. Step 0 (the loop's first publish) pushes
+   * nothing.
+   */
+  private static WeightPublisher stepNumbered(WeightPublisher publisher) {
+    return (learner, role, version) ->
+        publisher.publish(learner, role, version == 0 ? 0 : version + 1);
   }
 
   /** The steps of one invocation, with what they share. */
