@@ -67,9 +67,10 @@ import java.util.function.LongSupplier;
  * <p><b>Failures.</b> A failure in sampling, scoring or log-probabilities leaves the run unchanged:
  * calling {@link #step()} again retries the step with fresh samples. A failure of the learner
  * propagates ({@link TrainingDivergedException} for NaN losses and runaway KL). A failure while
- * publishing is retried at the start of the next step. Nothing is lost: the checkpoint store is
- * atomic, and {@link #resume()} restarts from the newest checkpoint (with staleness 1, the first
- * resumed step samples afresh from the restored weights).
+ * publishing after the optimizer step is logged, the step's metrics are emitted as usual, and the
+ * next {@link #step()} publishes before it samples (failing, and so retryable, while it cannot).
+ * Nothing is lost: the checkpoint store is atomic, and {@link #resume()} restarts from the newest
+ * checkpoint (with staleness 1, the first resumed step samples afresh from the restored weights).
  *
  * <p>Lifecycle: build, optionally {@link #resume()}, then {@link #step()} or {@link #run(int)},
  * then {@link #close()} (which cancels prefetching; it does not close the SPI components, which
@@ -392,11 +393,20 @@ public final class JbondLoop implements AutoCloseable {
 
     t = ticker.getAsLong();
     publishPending = true;
-    publishPolicy();
-    if (eta > 0) {
-      publishAnchor();
+    try {
+      publishPolicy();
+      if (eta > 0) {
+        publishAnchor();
+      }
+      publishPending = false;
+    } catch (RuntimeException e) {
+      // the step's learning stands and its metrics are emitted; the next step publishes first
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "Publishing the weights of step {0} failed ({1}); the next step publishes them first",
+          outcome.step(),
+          String.valueOf(e.getMessage()));
     }
-    publishPending = false;
     timings.put("publish", millisSince(t));
 
     t = ticker.getAsLong();

@@ -11,6 +11,7 @@ import static org.mockito.ArgumentMatchers.anyInt;
 import static org.mockito.ArgumentMatchers.anyList;
 import static org.mockito.ArgumentMatchers.anyLong;
 import static org.mockito.ArgumentMatchers.eq;
+import static org.mockito.Mockito.doAnswer;
 import static org.mockito.Mockito.doThrow;
 import static org.mockito.Mockito.inOrder;
 import static org.mockito.Mockito.mock;
@@ -37,6 +38,7 @@ import dev.jbond.spi.WeightedSequence;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -320,6 +322,87 @@ class JbondLoopTest {
     verify(store).save(eq(2L), any());
     verify(store).save(eq(4L), any());
     verify(store, times(2)).save(anyLong(), any());
+  }
+
+  @Test
+  void step_publishFailsAfterLearning_metricsEmittedAndNextStepPublishesFirst() {
+    doThrow(new BackendException(BackendException.Code.UNAVAILABLE, "down", null))
+        .doThrow(new BackendException(BackendException.Code.UNAVAILABLE, "still down", null))
+        .doReturn(new ModelVersion("policy", 1))
+        .when(publisher)
+        .publish(any(), eq(PolicyRole.POLICY), eq(1L));
+    try (JbondLoop l = loop().build()) {
+      assertEquals(1, l.step().step());
+      assertEquals(1, metrics.size());
+
+      // the next step cannot sample stale weights: it publishes first, and fails while it cannot
+      assertThrows(BackendException.class, l::step);
+      verify(learner, times(1)).step(anyList());
+      assertEquals(2, l.step().step());
+    }
+    InOrder order = inOrder(publisher, sampler);
+    order.verify(publisher, times(3)).publish(learner, PolicyRole.POLICY, 1);
+    order.verify(sampler, times(1)).sample(anyList(), eq(1), eq(PolicyRole.POLICY), anyLong());
+  }
+
+  @Test
+  void checkpoint_withExtension_writesAndResumeReadsItsBlock() throws Exception {
+    Map<Long, byte[]> saved = new java.util.HashMap<>();
+    CheckpointStore store = mock(CheckpointStore.class);
+    doAnswer(
+            inv -> {
+              java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+              CheckpointStore.Writer w = inv.getArgument(1);
+              w.write(bytes);
+              saved.put(inv.getArgument(0), bytes.toByteArray());
+              return null;
+            })
+        .when(store)
+        .save(anyLong(), any());
+    when(store.steps()).thenAnswer(inv -> new ArrayList<>(new java.util.TreeSet<>(saved.keySet())));
+    when(store.open(anyLong()))
+        .thenAnswer(inv -> new java.io.ByteArrayInputStream(saved.get((Long) inv.getArgument(0))));
+    doAnswer(
+            inv -> {
+              java.io.OutputStream out = inv.getArgument(0);
+              new java.io.DataOutputStream(out).writeLong(steps.get());
+              return null;
+            })
+        .when(learner)
+        .snapshot(any());
+    doAnswer(
+            inv -> {
+              steps.set(
+                  new java.io.DataInputStream((java.io.InputStream) inv.getArgument(0)).readLong());
+              return null;
+            })
+        .when(learner)
+        .restore(any());
+    List<String> read = new ArrayList<>();
+    CheckpointExtension extension =
+        new CheckpointExtension() {
+          @Override
+          public void write(long step, java.io.DataOutputStream out) throws java.io.IOException {
+            out.writeUTF("state of step " + step);
+          }
+
+          @Override
+          public void read(long step, java.io.DataInputStream in) throws java.io.IOException {
+            read.add(in.readUTF() + " read at " + step);
+          }
+        };
+    try (JbondLoop l =
+        loop().optCheckpoints(store, 1000).optCheckpointExtension(extension).build()) {
+      l.run(3);
+      assertEquals(3, l.checkpoint());
+    }
+    steps.set(0);
+    try (JbondLoop l =
+        loop().optCheckpoints(store, 1000).optCheckpointExtension(extension).build()) {
+      assertEquals(java.util.Optional.of(3L), l.resume());
+    }
+    assertEquals(List.of("state of step 3 read at 3"), read);
+    assertEquals(3, steps.get());
   }
 
   @Test

@@ -173,7 +173,10 @@ public final class TritonWeightPublisher implements WeightPublisher {
       BackendException firstFailure = null;
       for (String endpoint : client.endpointNames()) {
         if (tolerant && ejected(endpoint)) {
-          continue; // unreachable now; it stays quarantined until a publish reaches it
+          // unreachable now: it misses these weights and stays quarantined until a publish
+          // reaches it
+          markStale(endpoint, "ejected as unhealthy", role);
+          continue;
         }
         try {
           long number =
@@ -184,7 +187,7 @@ public final class TritonWeightPublisher implements WeightPublisher {
           if (!tolerant) {
             throw e;
           }
-          markStale(endpoint, e.getMessage());
+          markStale(endpoint, e.getMessage(), role);
           firstFailure = firstFailure == null ? e : firstFailure;
         }
       }
@@ -233,7 +236,7 @@ public final class TritonWeightPublisher implements WeightPublisher {
   private void noteEjectedEndpoints() {
     for (TritonEndpointStatus status : client.endpointStatuses()) {
       if (status.ejected()) {
-        markStale(status.name(), "ejected as unhealthy: " + status.lastFailure().orElse("?"));
+        markStale(status.name(), "ejected as unhealthy: " + status.lastFailure().orElse("?"), null);
       }
     }
   }
@@ -251,9 +254,16 @@ public final class TritonWeightPublisher implements WeightPublisher {
     return stale.computeIfAbsent(endpoint, e -> EnumSet.noneOf(PolicyRole.class));
   }
 
-  private void markStale(String endpoint, String reason) {
+  /**
+   * Marks an endpoint's weights of every role this publisher has published, and of {@code also},
+   * stale (a role it never published is the servers' own business), and quarantines it.
+   */
+  private void markStale(String endpoint, String reason, PolicyRole also) {
     Set<PolicyRole> roles = staleRoles(endpoint);
-    roles.addAll(models.keySet());
+    roles.addAll(latest.keySet());
+    if (also != null) {
+      roles.add(also);
+    }
     client.quarantine(endpoint, "weights not current (" + reason + ")");
   }
 
@@ -263,9 +273,10 @@ public final class TritonWeightPublisher implements WeightPublisher {
    * published here (the servers' own initial weights) is current once the model is ready.
    */
   private void catchUp() {
-    for (String endpoint : client.endpointNames()) {
+    for (TritonEndpointStatus status : client.endpointStatuses()) {
+      String endpoint = status.name();
       Set<PolicyRole> roles = staleRoles(endpoint);
-      if (roles.isEmpty() || ejected(endpoint)) {
+      if (status.ejected() || (roles.isEmpty() && status.quarantine().isEmpty())) {
         continue;
       }
       try {

@@ -217,14 +217,14 @@ public final class RunEngine {
   }
 
   /**
-   * Publishes the weights after step s as model version s + 1: version 1 is the initial weights the
-   * repository holds, so a run and its resumed continuation (which republishes its restored weights
-   * on fresh servers) see the same version numbers. Step 0 (the loop's first publish) pushes
-   * nothing.
+   * Publishes the weights after step s as model version s + 1, the initial weights (step 0)
+   * included: a run never trusts what the servers hold when it starts (a fleet may still serve
+   * another run's weights). On fresh servers, whose repository holds the initial weights as version
+   * 1, a run and its resumed continuation (which republishes its restored weights) see the same
+   * version numbers; servers that served other weights number new content above what they served.
    */
   private static WeightPublisher stepNumbered(WeightPublisher publisher) {
-    return (learner, role, version) ->
-        publisher.publish(learner, role, version == 0 ? 0 : version + 1);
+    return (learner, role, version) -> publisher.publish(learner, role, version + 1);
   }
 
   /** The steps of one invocation, with what they share. */
