@@ -39,6 +39,7 @@ import picocli.CommandLine.ScopeType;
       SftCommand.class,
       ServeCommand.class,
       BenchCommand.class,
+      ReportCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class BondCommand implements Callable<Integer> {
