@@ -2,12 +2,12 @@ package dev.jbond.orchestrator.cli;
 
 import dev.jbond.orchestrator.config.ConfigYaml;
 import dev.jbond.orchestrator.config.RunConfig;
+import dev.jbond.orchestrator.report.RunReport;
 import dev.jbond.orchestrator.run.ReportWriter;
 import dev.jbond.orchestrator.run.RunDirectory;
 import dev.jbond.orchestrator.run.RunEngine;
 import dev.jbond.orchestrator.run.RunOutcome;
 import dev.jbond.orchestrator.run.StopSignal;
-import io.micronaut.context.BeanProvider;
 import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -23,11 +23,9 @@ import java.util.Objects;
 @Singleton
 final class RunLauncher {
   private final RunEngine engine;
-  private final BeanProvider<ReportWriter> reports;
 
-  RunLauncher(RunEngine engine, BeanProvider<ReportWriter> reports) {
+  RunLauncher(RunEngine engine) {
     this.engine = Objects.requireNonNull(engine, "engine");
-    this.reports = Objects.requireNonNull(reports, "reports");
   }
 
   /**
@@ -59,7 +57,7 @@ final class RunLauncher {
             ? RunDirectory.fresh(Path.of("runs"), command, LocalDateTime.now())
             : new RunDirectory(out);
     String resumeLine = String.format(resumeCommand, dir.root());
-    ReportWriter report = reports.isPresent() ? reports.get() : null;
+    ReportWriter report = RunReport::write;
     ProgressPrinter progress = new ProgressPrinter(console, System.console() != null);
     try (StopSignal stop = StopSignal.onSignals()) {
       stop.onRequest(

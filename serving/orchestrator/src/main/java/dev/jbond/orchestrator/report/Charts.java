@@ -182,12 +182,12 @@ final class Charts {
    * The reward quantile against pi_ref per evaluation step, one line per run, with dashed Best-of-N
    * levels N/(N+1) and the reference's own level 1/2.
    */
-  static XYChart quantilePerStep(List<RunDirectory> runs, double maxStep) {
+  static XYChart quantilePerStep(List<ReportedRun> runs, double maxStep) {
     double xMax = Math.max(1, maxStep);
     XYChart chart =
         stepChart("Reward quantile against the reference per evaluation", QUANTILE_AXIS, xMax);
     double low = 0.5;
-    for (RunDirectory run : runs) {
+    for (ReportedRun run : runs) {
       for (EvalResult e : run.evals()) {
         if (Double.isFinite(e.quantileVsReference())) {
           low = Math.min(low, e.quantileVsReference());
@@ -205,7 +205,7 @@ final class Charts {
       chart.addAnnotation(lineLabel("Best-of-" + n, xMax * LABEL_X, q + labelDy));
     }
     for (int i = 0; i < runs.size(); i++) {
-      RunDirectory run = runs.get(i);
+      ReportedRun run = runs.get(i);
       evalSeries(chart, run.label(), run.evals(), EvalResult::quantileVsReference, runColor(i));
     }
     return finish(chart);
@@ -216,12 +216,12 @@ final class Charts {
    * (N-1)/N; with {@code trainingSteps}, also each run's per-training-step estimate as a faint
    * line.
    */
-  static XYChart klPerStep(List<RunDirectory> runs, double maxStep, boolean trainingSteps) {
+  static XYChart klPerStep(List<ReportedRun> runs, double maxStep, boolean trainingSteps) {
     double xMax = Math.max(1, maxStep);
     XYChart chart = stepChart("KL divergence to the reference per evaluation", KL_AXIS, xMax);
     double high = EvalResult.frontierKl(BEST_OF.get(BEST_OF.size() - 1));
     double low = 0;
-    for (RunDirectory run : runs) {
+    for (ReportedRun run : runs) {
       for (EvalResult e : run.evals()) {
         if (Double.isFinite(e.klReference())) {
           high = Math.max(high, e.klReference());
@@ -247,7 +247,7 @@ final class Charts {
       chart.addAnnotation(lineLabel("Best-of-" + n, xMax * LABEL_X, kl + labelDy));
     }
     for (int i = 0; i < runs.size(); i++) {
-      RunDirectory run = runs.get(i);
+      ReportedRun run = runs.get(i);
       Color color = runColor(i);
       if (trainingSteps) {
         XYSeries faint =
@@ -272,7 +272,7 @@ final class Charts {
    * against the Best-of-N curve (N from 1 to {@value #FRONTIER_MAX_N}) with N = 2, 4, 8, 16 marked
    * (BOND paper, figure 7).
    */
-  static XYChart frontier(List<RunDirectory> runs) {
+  static XYChart frontier(List<ReportedRun> runs) {
     XYChart chart =
         newChart(
             "Reward quantile against KL to the reference (Best-of-N frontier)",
@@ -281,7 +281,7 @@ final class Charts {
     double xMax = EvalResult.frontierKl(FRONTIER_MAX_N);
     double xMin = 0;
     double yLow = 0.5;
-    for (RunDirectory run : runs) {
+    for (ReportedRun run : runs) {
       for (EvalResult e : run.evals()) {
         if (Double.isFinite(e.klReference()) && Double.isFinite(e.quantileVsReference())) {
           xMax = Math.max(xMax, e.klReference());
@@ -326,7 +326,7 @@ final class Charts {
     marks.setShowInLegend(false);
 
     for (int i = 0; i < runs.size(); i++) {
-      RunDirectory run = runs.get(i);
+      ReportedRun run = runs.get(i);
       List<double[]> pts = new ArrayList<>();
       long lastStep = 0;
       for (EvalResult e : run.evals()) {
@@ -357,7 +357,7 @@ final class Charts {
   // ---------------------------------------------------------------- training charts
 
   /** Policy and anchor reward per training step: raw (thin, faint) and moving average. */
-  static XYChart rewardPerStep(RunDirectory run, double maxStep, Color policyColor) {
+  static XYChart rewardPerStep(ReportedRun run, double maxStep, Color policyColor) {
     int w = window(run.metrics().size());
     XYChart chart =
         stepChart("Reward per training step" + averaged(w), "Mean reward", Math.max(1, maxStep));
@@ -368,7 +368,7 @@ final class Charts {
   }
 
   /** KL(pi || pi_anchor) per training step: raw (thin, faint) and moving average. */
-  static XYChart anchorKlPerStep(RunDirectory run, double maxStep, Color color) {
+  static XYChart anchorKlPerStep(ReportedRun run, double maxStep, Color color) {
     int w = window(run.metrics().size());
     XYChart chart =
         stepChart(
@@ -381,9 +381,9 @@ final class Charts {
   }
 
   /** Policy reward per training step of several runs: the moving average of each. */
-  static XYChart rewardPerStep(List<RunDirectory> runs, double maxStep) {
+  static XYChart rewardPerStep(List<ReportedRun> runs, double maxStep) {
     int w = 1;
-    for (RunDirectory run : runs) {
+    for (ReportedRun run : runs) {
       w = Math.max(w, window(run.metrics().size()));
     }
     XYChart chart =
@@ -391,7 +391,7 @@ final class Charts {
             "Policy reward per training step" + averaged(w), "Mean reward", Math.max(1, maxStep));
     chart.getStyler().setYAxisDecimalPattern(PLAIN);
     for (int i = 0; i < runs.size(); i++) {
-      RunDirectory run = runs.get(i);
+      ReportedRun run = runs.get(i);
       XYSeries s = stepSeries(chart, run.label(), run.metrics(), StepMetrics::rewardMean, w);
       if (s != null) {
         styleLine(s, runColor(i), NORMAL);
@@ -427,7 +427,7 @@ final class Charts {
    * Time per training step split by phase, stacked in {@link #phases} order from the bottom, each
    * phase's moving average; seconds when the steps take more than ten seconds, else milliseconds.
    */
-  static XYChart stepTime(RunDirectory run, double maxStep) {
+  static XYChart stepTime(ReportedRun run, double maxStep) {
     List<StepMetrics> metrics = run.metrics();
     List<String> phases = phases(metrics);
     int w = window(metrics.size());

@@ -44,7 +44,7 @@ final class ReportPage {
   private ReportPage() {}
 
   /** The page of one run. */
-  static String singleRun(RunDirectory run, List<Figure> figures, List<String[]> summary) {
+  static String singleRun(ReportedRun run, List<Figure> figures, List<String[]> summary) {
     StringBuilder html = new StringBuilder();
     head(html, "Run report: " + run.label());
     html.append("<h1>Run report: ").append(escape(run.label())).append("</h1>\n");
@@ -72,14 +72,14 @@ final class ReportPage {
   }
 
   /** The page comparing several runs. */
-  static String comparison(List<RunDirectory> runs, List<Figure> figures) {
+  static String comparison(List<ReportedRun> runs, List<Figure> figures) {
     StringBuilder html = new StringBuilder();
     head(html, "Run comparison: " + runs.size() + " runs");
     html.append("<h1>Run comparison: ").append(runs.size()).append(" runs</h1>\n");
     boolean anyNotes = runs.stream().anyMatch(r -> !r.notes().isEmpty());
     if (anyNotes) {
       html.append("<ul class=\"notes\">\n");
-      for (RunDirectory run : runs) {
+      for (ReportedRun run : runs) {
         for (String note : run.notes()) {
           html.append("<li><strong>")
               .append(escape(run.label()))
@@ -108,13 +108,13 @@ final class ReportPage {
     }
     html.append("</tr></thead>\n<tbody>\n");
     for (int i = 0; i < runs.size(); i++) {
-      RunDirectory run = runs.get(i);
+      ReportedRun run = runs.get(i);
       html.append("<tr><td><span class=\"swatch\" style=\"background:")
           .append(Charts.css(Charts.runColor(i)))
           .append("\"></span></td><td>")
           .append(escape(run.label()))
           .append("</td><td>")
-          .append(escape(RunDirectory.directoryName(run.directory())))
+          .append(escape(ReportedRun.directoryName(run.directory())))
           .append("</td>");
       for (String cell : RunReport.comparisonRow(run)) {
         html.append("<td class=\"num\">").append(escape(cell)).append("</td>");
@@ -124,7 +124,7 @@ final class ReportPage {
     html.append("</tbody>\n</table>\n");
     figures(html, figures);
     html.append("<h2>Configurations</h2>\n");
-    for (RunDirectory run : runs) {
+    for (ReportedRun run : runs) {
       config(html, run, run.label() + ": config.yaml");
     }
     return tail(html);
@@ -152,7 +152,7 @@ final class ReportPage {
     return out.toString();
   }
 
-  private static String where(RunDirectory run) {
+  private static String where(ReportedRun run) {
     return run.directory().toAbsolutePath().normalize().toString();
   }
 
@@ -204,10 +204,10 @@ final class ReportPage {
         .append("</figcaption>\n</figure>\n");
   }
 
-  private static void config(StringBuilder html, RunDirectory run, String summary) {
+  private static void config(StringBuilder html, ReportedRun run, String summary) {
     if (run.configText().isEmpty()) {
       html.append("<p>No ")
-          .append(RunDirectory.CONFIG_FILE)
+          .append(ReportedRun.CONFIG_FILE)
           .append(" in ")
           .append(escape(where(run)))
           .append(".</p>\n");

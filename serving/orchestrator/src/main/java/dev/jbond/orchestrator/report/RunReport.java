@@ -67,7 +67,7 @@ public final class RunReport {
    * several into {@code outDirectory}, which is created when missing.
    *
    * @param runDirectories the run directories, at least one; each holds {@code metrics.jsonl} or
-   *     {@code eval.jsonl} (see {@link RunDirectory#load})
+   *     {@code eval.jsonl} (see {@link ReportedRun#load})
    * @param outDirectory where {@code report.html} and its PNGs go
    * @return the path of {@code report.html}
    * @throws IllegalArgumentException when there is no run directory, one is not a run directory, or
@@ -79,15 +79,15 @@ public final class RunReport {
     Objects.requireNonNull(outDirectory, "outDirectory");
     Checks.checkArgument(
         !runDirectories.isEmpty(), "Expected at least one run directory, found none");
-    List<RunDirectory> runs = new ArrayList<>(runDirectories.size());
+    List<ReportedRun> runs = new ArrayList<>(runDirectories.size());
     for (Path directory : runDirectories) {
-      runs.add(RunDirectory.load(directory));
+      runs.add(ReportedRun.load(directory));
     }
     return render(distinctLabels(runs), outDirectory);
   }
 
   /** Writes the report of loaded runs. */
-  static Path render(List<RunDirectory> runs, Path outDirectory) throws IOException {
+  static Path render(List<ReportedRun> runs, Path outDirectory) throws IOException {
     Checks.checkArgument(
         !Files.exists(outDirectory) || Files.isDirectory(outDirectory),
         "Expected an output directory, found the file %s",
@@ -122,17 +122,17 @@ public final class RunReport {
    * Returns the runs with labels that tell them apart: a label that several runs share gets the
    * directory's name appended, and a number when that is not enough.
    */
-  static List<RunDirectory> distinctLabels(List<RunDirectory> runs) {
+  static List<ReportedRun> distinctLabels(List<ReportedRun> runs) {
     Map<String, Integer> count = new HashMap<>();
-    for (RunDirectory run : runs) {
+    for (ReportedRun run : runs) {
       count.merge(run.label(), 1, Integer::sum);
     }
-    List<RunDirectory> out = new ArrayList<>(runs.size());
+    List<ReportedRun> out = new ArrayList<>(runs.size());
     Set<String> used = new HashSet<>();
-    for (RunDirectory run : runs) {
+    for (ReportedRun run : runs) {
       String label = run.label();
       if (count.get(label) > 1) {
-        label = label + " [" + RunDirectory.directoryName(run.directory()) + "]";
+        label = label + " [" + ReportedRun.directoryName(run.directory()) + "]";
       }
       String unique = label;
       for (int k = 2; !used.add(unique); k++) {
@@ -143,10 +143,10 @@ public final class RunReport {
     return out;
   }
 
-  private static List<Figure> singleRunFigures(RunDirectory run) {
+  private static List<Figure> singleRunFigures(ReportedRun run) {
     List<Figure> figures = new ArrayList<>();
     double maxStep = run.lastStep();
-    List<RunDirectory> one = List.of(run);
+    List<ReportedRun> one = List.of(run);
     boolean trainingKl = run.metrics().stream().anyMatch(m -> Double.isFinite(m.klReference()));
     if (!run.evals().isEmpty()) {
       figures.add(
@@ -201,12 +201,12 @@ public final class RunReport {
     return figures;
   }
 
-  private static List<Figure> comparisonFigures(List<RunDirectory> runs) {
+  private static List<Figure> comparisonFigures(List<ReportedRun> runs) {
     List<Figure> figures = new ArrayList<>();
     double maxStep = 0;
     boolean evals = false;
     boolean metrics = false;
-    for (RunDirectory run : runs) {
+    for (ReportedRun run : runs) {
       maxStep = Math.max(maxStep, run.lastStep());
       evals |= !run.evals().isEmpty();
       metrics |= !run.metrics().isEmpty();
@@ -241,7 +241,7 @@ public final class RunReport {
   }
 
   /** The single-run summary: label and value rows. */
-  private static List<String[]> summary(RunDirectory run) {
+  private static List<String[]> summary(ReportedRun run) {
     List<String[]> rows = new ArrayList<>();
     RunSettings s = run.settings();
     rows.add(row("Run", run.label()));
@@ -288,7 +288,7 @@ public final class RunReport {
   }
 
   /** The last moving-average value of a per-step quantity (the window of the reward plot). */
-  static double finalAverage(RunDirectory run, ToDoubleFunction<StepMetrics> f) {
+  static double finalAverage(ReportedRun run, ToDoubleFunction<StepMetrics> f) {
     List<StepMetrics> metrics = run.metrics();
     double[] values = new double[metrics.size()];
     for (int i = 0; i < values.length; i++) {
@@ -387,7 +387,7 @@ public final class RunReport {
   }
 
   /** The comparison table's finishing numbers of one run. */
-  static List<String> comparisonRow(RunDirectory run) {
+  static List<String> comparisonRow(ReportedRun run) {
     List<String> cells = new ArrayList<>();
     long trained = run.metrics().isEmpty() ? 0 : run.metrics().get(run.metrics().size() - 1).step();
     cells.add(

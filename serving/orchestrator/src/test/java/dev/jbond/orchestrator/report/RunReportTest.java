@@ -178,13 +178,13 @@ class RunReportTest {
 
   @Test
   void distinctLabels_twoRunsWithTheSameLabel_appendsTheDirectoryNames() throws IOException {
-    List<RunDirectory> labelled =
+    List<ReportedRun> labelled =
         RunReport.distinctLabels(
             List.of(
-                RunDirectory.load(jbond),
-                RunDirectory.load(reinforce),
-                RunDirectory.load(jbondCopy()),
-                RunDirectory.load(jbond)));
+                ReportedRun.load(jbond),
+                ReportedRun.load(reinforce),
+                ReportedRun.load(jbondCopy()),
+                ReportedRun.load(jbond)));
 
     assertEquals(
         List.of(
@@ -192,7 +192,7 @@ class RunReportTest {
             "REINFORCE (c 0.1)",
             "J-BOND (eta 0.02) [copy]",
             "J-BOND (eta 0.02) [jbond] #2"),
-        labelled.stream().map(RunDirectory::label).toList());
+        labelled.stream().map(ReportedRun::label).toList());
   }
 
   @Test

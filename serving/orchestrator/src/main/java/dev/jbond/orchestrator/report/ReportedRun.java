@@ -35,7 +35,7 @@ import java.util.function.ToLongFunction;
  * @param evals the evaluations, by step
  * @param notes what is missing or was skipped, one sentence each
  */
-public record RunDirectory(
+public record ReportedRun(
     Path directory,
     String label,
     RunSettings settings,
@@ -64,7 +64,7 @@ public record RunDirectory(
    * @param evals see the record description
    * @param notes see the record description
    */
-  public RunDirectory {
+  public ReportedRun {
     Objects.requireNonNull(directory, "directory");
     Objects.requireNonNull(label, "label");
     Objects.requireNonNull(settings, "settings");
@@ -83,7 +83,7 @@ public record RunDirectory(
    *     {@code metrics.jsonl} nor {@code eval.jsonl}, or one of them has a malformed complete line
    * @throws IOException when a file cannot be read
    */
-  public static RunDirectory load(Path directory) throws IOException {
+  public static ReportedRun load(Path directory) throws IOException {
     Objects.requireNonNull(directory, "directory");
     Path metricsFile = directory.resolve(METRICS_FILE);
     Path evalFile = directory.resolve(EVAL_FILE);
@@ -127,7 +127,7 @@ public record RunDirectory(
     }
     List<StepMetrics> metrics = readMetrics(metricsFile, notes);
     List<EvalResult> evals = readEvals(evalFile, notes);
-    return new RunDirectory(
+    return new ReportedRun(
         directory, settings.label(name), settings, configText, metrics, evals, notes);
   }
 
@@ -137,8 +137,8 @@ public record RunDirectory(
    * @param newLabel the label
    * @return the copy
    */
-  public RunDirectory withLabel(String newLabel) {
-    return new RunDirectory(directory, newLabel, settings, configText, metrics, evals, notes);
+  public ReportedRun withLabel(String newLabel) {
+    return new ReportedRun(directory, newLabel, settings, configText, metrics, evals, notes);
   }
 
   /**

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * config.yaml, missing or empty jsonl files and a half-written last line are notes, not errors;
  * repeated steps keep the last line.
  */
-class RunDirectoryTest {
+class ReportedRunTest {
   @TempDir Path dir;
 
   @Test
@@ -28,7 +28,7 @@ class RunDirectoryTest {
     Path missing = dir.resolve("missing-dir");
 
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> RunDirectory.load(missing));
+        assertThrows(IllegalArgumentException.class, () -> ReportedRun.load(missing));
     assertEquals(
         "Expected a run directory with metrics.jsonl or eval.jsonl, found nothing at " + missing,
         e.getMessage());
@@ -39,7 +39,7 @@ class RunDirectoryTest {
     Path file = Files.writeString(dir.resolve("metrics.jsonl"), "");
 
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> RunDirectory.load(file));
+        assertThrows(IllegalArgumentException.class, () -> ReportedRun.load(file));
     assertEquals(
         "Expected a run directory with metrics.jsonl or eval.jsonl, found the file " + file,
         e.getMessage());
@@ -50,7 +50,7 @@ class RunDirectoryTest {
     Files.writeString(dir.resolve("config.yaml"), "objective:\n  name: jbond\n");
 
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> RunDirectory.load(dir));
+        assertThrows(IllegalArgumentException.class, () -> ReportedRun.load(dir));
     assertEquals(
         "Expected a run directory with metrics.jsonl or eval.jsonl, found neither in " + dir,
         e.getMessage());
@@ -60,7 +60,7 @@ class RunDirectoryTest {
   void load_wholeRun_readsLabelSettingsMetricsAndEvals() throws IOException {
     FakeRun.write(dir, "name: jbond\neta: 0.02\nbeta: 0.5", 40, 10, 1.0, 0.8, 5);
 
-    RunDirectory run = RunDirectory.load(dir);
+    ReportedRun run = ReportedRun.load(dir);
 
     assertEquals("J-BOND (eta 0.02)", run.label());
     assertEquals(40, run.settings().steps().getAsLong());
@@ -78,7 +78,7 @@ class RunDirectoryTest {
     Path run = Files.createDirectories(dir.resolve("run-7"));
     FakeRun.writeEvals(run, FakeRun.evals(20, 10, 0.5, 1, 1));
 
-    RunDirectory loaded = RunDirectory.load(run);
+    ReportedRun loaded = ReportedRun.load(run);
 
     assertEquals("run-7", loaded.label());
     assertEquals(Optional.empty(), loaded.configText());
@@ -96,7 +96,7 @@ class RunDirectoryTest {
     Files.writeString(run.resolve("config.yaml"), "objective: [jbond\n  eta: : 0.02\n");
     FakeRun.writeEvals(run, FakeRun.evals(20, 10, 0.5, 1, 1));
 
-    RunDirectory loaded = RunDirectory.load(run);
+    ReportedRun loaded = ReportedRun.load(run);
 
     assertEquals("broken", loaded.label());
     assertTrue(loaded.configText().isPresent());
@@ -113,7 +113,7 @@ class RunDirectoryTest {
     Files.writeString(
         dir.resolve("eval.jsonl"), "{\"step\": 30, \"rewardMean\": 0.", StandardOpenOption.APPEND);
 
-    RunDirectory loaded = RunDirectory.load(dir);
+    ReportedRun loaded = ReportedRun.load(dir);
 
     assertEquals(evals, loaded.evals());
     assertTrue(loaded.notes().contains("Skipped the incomplete last line of eval.jsonl"));
@@ -124,7 +124,7 @@ class RunDirectoryTest {
     Files.writeString(dir.resolve("eval.jsonl"), "{\"step\": 1}\n" + evalLine(2) + "\n");
 
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> RunDirectory.load(dir));
+        assertThrows(IllegalArgumentException.class, () -> ReportedRun.load(dir));
     assertTrue(
         e.getMessage()
             .startsWith("Expected an evaluation on line 1 of " + dir.resolve("eval.jsonl")),
@@ -136,7 +136,7 @@ class RunDirectoryTest {
     Files.writeString(dir.resolve("metrics.jsonl"), "{\"step\": 1}\n");
 
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> RunDirectory.load(dir));
+        assertThrows(IllegalArgumentException.class, () -> ReportedRun.load(dir));
     assertTrue(
         e.getMessage()
             .startsWith("Expected training metrics in " + dir.resolve("metrics.jsonl") + ", found"),
@@ -153,7 +153,7 @@ class RunDirectoryTest {
         new EvalResult(10, 9, 0, 0.75, 0.3, 3, EvalResult.frontierKl(3), 1, 1).toJson() + "\n",
         StandardOpenOption.APPEND);
 
-    RunDirectory loaded = RunDirectory.load(dir);
+    ReportedRun loaded = ReportedRun.load(dir);
 
     assertEquals(List.of(0L, 10L, 20L), loaded.evals().stream().map(EvalResult::step).toList());
     assertEquals(9.0, loaded.evals().get(1).rewardMean());
