@@ -9,7 +9,12 @@ import picocli.CommandLine.Command;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = "Benchmarks measured side by side in one run.",
-    subcommands = {BenchTrainCommand.class, BenchGenerateCommand.class, BenchSampleCommand.class})
+    subcommands = {
+      BenchTrainCommand.class,
+      BenchGenerateCommand.class,
+      BenchSampleCommand.class,
+      BenchStepCommand.class
+    })
 public final class BenchCommand implements Callable<Integer> {
   @CommandLine.Spec private CommandLine.Model.CommandSpec spec;
 
