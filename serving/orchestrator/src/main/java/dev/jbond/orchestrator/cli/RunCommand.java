@@ -4,6 +4,8 @@ import dev.jbond.orchestrator.config.RunConfig;
 import dev.jbond.orchestrator.config.RunConfigLoader;
 import io.micronaut.context.annotation.Prototype;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -39,6 +41,13 @@ public final class RunCommand implements Callable<Integer> {
   @Option(names = "--print-config", description = "Print the resolved configuration and exit.")
   boolean printConfig;
 
+  @Option(
+      names = "--set",
+      paramLabel = "KEY=VALUE",
+      description =
+          "Override one key of the file (repeatable), e.g. --set objective.kl-coefficient=0.1.")
+  List<String> overrides = new ArrayList<>();
+
   RunCommand(RunConfigLoader loader, RunLauncher launcher) {
     this.loader = loader;
     this.launcher = launcher;
@@ -46,7 +55,7 @@ public final class RunCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    RunConfig resolved = loader.load(config, Path.of("").toAbsolutePath());
+    RunConfig resolved = loader.load(config, Path.of("").toAbsolutePath(), overrides);
     if (printConfig) {
       RunLauncher.print(resolved, spec.commandLine().getOut());
       return 0;
@@ -56,7 +65,10 @@ public final class RunCommand implements Callable<Integer> {
         resolved,
         out,
         resume,
-        "bond run --config " + config + " --out %s --resume",
+        "bond run --config "
+            + config
+            + overrides.stream().map(o -> " --set " + o).reduce("", String::concat)
+            + " --out %s --resume",
         spec.commandLine().getOut());
   }
 }

@@ -14,7 +14,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
@@ -48,9 +50,93 @@ public final class RunConfigLoader {
    * @throws ConfigException when the file cannot be read or the configuration is not valid
    */
   public RunConfig load(Path file, Path baseDirectory) {
-    String text;
+    return load(file, baseDirectory, List.of());
+  }
+
+  /**
+   * Reads a configuration file with overrides, as {@code bond run --set key=value} gives them: each
+   * {@code key} is a dotted path ({@code objective.kl-coefficient}) and its value is read as YAML
+   * ({@code 0.1}, {@code reinforce}, {@code [a, b]}); overrides apply in order, after the file.
+   *
+   * @param file the YAML or JSON file
+   * @param baseDirectory what relative paths in the file are resolved against
+   * @param overrides {@code key=value} strings
+   * @return the configuration, paths absolute
+   * @throws ConfigException when the file cannot be read, an override is malformed or the result is
+   *     not valid
+   */
+  @SuppressWarnings("unchecked")
+  public RunConfig load(Path file, Path baseDirectory, List<String> overrides) {
+    String text = read(file);
+    Object tree = parseTree(text, file.toString());
+    if (!overrides.isEmpty()) {
+      Map<String, Object> root;
+      if (tree == null) {
+        root = new LinkedHashMap<>();
+      } else if (tree instanceof Map<?, ?> m) {
+        root = deepCopy((Map<String, Object>) m);
+      } else {
+        throw new ConfigException(
+            "", "Expected a mapping of keys in " + file + ", found " + ConfigBinder.describe(tree));
+      }
+      for (String override : overrides) {
+        apply(root, override);
+      }
+      tree = root;
+    }
+    return bind(tree, baseDirectory);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> deepCopy(Map<String, Object> map) {
+    Map<String, Object> copy = new LinkedHashMap<>();
+    map.forEach(
+        (k, v) -> copy.put(k, v instanceof Map<?, ?> m ? deepCopy((Map<String, Object>) m) : v));
+    return copy;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static void apply(Map<String, Object> root, String override) {
+    int eq = override.indexOf('=');
+    if (eq <= 0) {
+      throw new ConfigException(
+          "",
+          "Expected an override key=value (for example run.steps=100), found '" + override + "'");
+    }
+    String key = override.substring(0, eq).strip();
+    Object value;
     try {
-      text = Files.readString(file, StandardCharsets.UTF_8);
+      value = ConfigYaml.parse(override.substring(eq + 1));
+    } catch (YAMLException e) {
+      throw new ConfigException(
+          key,
+          "expected a YAML value in the override, found '" + override.substring(eq + 1) + "'",
+          e);
+    }
+    String[] parts = key.split("\\.");
+    Map<String, Object> node = root;
+    for (int i = 0; i < parts.length - 1; i++) {
+      Object child = node.get(parts[i]);
+      if (child == null) {
+        child = new LinkedHashMap<String, Object>();
+        node.put(parts[i], child);
+      }
+      if (!(child instanceof Map<?, ?>)) {
+        throw new ConfigException(
+            String.join(".", java.util.Arrays.copyOf(parts, i + 1)),
+            "expected a mapping of keys to set "
+                + key
+                + " in, found "
+                + ConfigBinder.describe(child));
+      }
+      node = (Map<String, Object>) child;
+    }
+    node.put(parts[parts.length - 1], value);
+  }
+
+  private static String read(Path file) {
+    try {
+      return Files.readString(file, StandardCharsets.UTF_8);
     } catch (NoSuchFileException e) {
       throw new ConfigException(
           "", "Cannot read run configuration " + file.toAbsolutePath() + ": no such file", e);
@@ -61,7 +147,6 @@ public final class RunConfigLoader {
       throw new ConfigException(
           "", "Cannot read run configuration " + file.toAbsolutePath() + ": " + e.getMessage(), e);
     }
-    return parse(text, file.toString(), baseDirectory);
   }
 
   /**
@@ -74,9 +159,12 @@ public final class RunConfigLoader {
    * @throws ConfigException when the configuration is not valid
    */
   public RunConfig parse(String text, String source, Path baseDirectory) {
-    Object tree;
+    return bind(parseTree(text, source), baseDirectory);
+  }
+
+  private static Object parseTree(String text, String source) {
     try {
-      tree = ConfigYaml.parse(text);
+      return ConfigYaml.parse(text);
     } catch (MarkedYAMLException e) {
       String where =
           e.getProblemMark() == null
@@ -103,7 +191,6 @@ public final class RunConfigLoader {
               + oneLine(e.getMessage()),
           e);
     }
-    return bind(tree, baseDirectory);
   }
 
   /**

@@ -265,6 +265,39 @@ class RunConfigLoaderTest {
   }
 
   @Test
+  void load_withOverrides_appliesThemInOrderAndChecksTheirKeys() throws Exception {
+    Path file = dir.resolve("run.yaml");
+    Files.writeString(file, BASE + "run: {steps: 5}\n");
+
+    RunConfig config =
+        loader.load(
+            file,
+            dir,
+            java.util.List.of(
+                "objective.name=reinforce",
+                "objective.kl-coefficient=0.3",
+                "run.steps=9",
+                "serving.retry.max-attempts=2"));
+
+    assertEquals(RunConfig.ObjectiveKind.REINFORCE, config.objective().name());
+    assertEquals(0.3, config.objective().klCoefficient());
+    assertEquals(9, config.run().steps());
+    assertEquals(2, config.serving().retry().maxAttempts());
+    assertEquals(
+        "run.stepz: unknown key, expected one of [steps, seed, staleness, checkpoint-every,"
+            + " eval-every, keep-checkpoints, step-retries, track-reference-kl, max-kl]",
+        assertThrows(
+                ConfigException.class,
+                () -> loader.load(file, dir, java.util.List.of("run.stepz=3")))
+            .getMessage());
+    assertEquals(
+        "Expected an override key=value (for example run.steps=100), found 'run.steps'",
+        assertThrows(
+                ConfigException.class, () -> loader.load(file, dir, java.util.List.of("run.steps")))
+            .getMessage());
+  }
+
+  @Test
   void load_missingFile_saysSo() {
     Path missing = dir.resolve("missing.yaml");
 
