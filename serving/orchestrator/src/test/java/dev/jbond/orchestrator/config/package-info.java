@@ -1,0 +1,2 @@
+/** Tests of run configuration binding and validation. */
+package dev.jbond.orchestrator.config;

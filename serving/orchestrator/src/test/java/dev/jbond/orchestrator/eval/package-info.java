@@ -1,0 +1,2 @@
+/** Tests of the evaluation maths and its files. */
+package dev.jbond.orchestrator.eval;

@@ -1,0 +1,2 @@
+/** Tests of the run engine's parts. */
+package dev.jbond.orchestrator.run;
