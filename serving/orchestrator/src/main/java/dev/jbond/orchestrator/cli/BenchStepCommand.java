@@ -42,18 +42,7 @@ import picocli.CommandLine.Option;
             + " eval) with staleness 0 and 1, side by side.")
 @Prototype
 public final class BenchStepCommand implements Callable<Integer> {
-  static final List<String> PHASES =
-      List.of(
-          "sample",
-          "score",
-          "logprobs",
-          "learn",
-          "anchor",
-          "prefetchWait",
-          "publish",
-          "checkpoint",
-          "eval",
-          "total");
+  static final List<String> PHASES = phases();
 
   private final RunEngine engine;
   private final RunConfigLoader loader;
@@ -192,6 +181,12 @@ public final class BenchStepCommand implements Callable<Integer> {
     console.println("Wrote " + out);
     console.flush();
     return 0;
+  }
+
+  private static List<String> phases() {
+    List<String> phases = new ArrayList<>(RunEngine.PHASES);
+    phases.add("total");
+    return List.copyOf(phases);
   }
 
   private RunConfig withRun(RunConfig base, int staleness) {

@@ -14,6 +14,7 @@ import dev.jbond.models.generate.SamplingConfig;
 import dev.jbond.models.reward.OrtRewardModel;
 import dev.jbond.models.tokenizer.Tokenizer;
 import dev.jbond.onnx.ort.SessionConfig;
+import dev.jbond.orchestrator.run.RunComponents;
 import dev.jbond.spi.RewardModel;
 import java.io.IOException;
 import java.io.Writer;
@@ -26,7 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -160,33 +160,10 @@ public final class SampleCommand implements Callable<Integer> {
   }
 
   private static OrtRewardModel openReward(Path reward, ModelDirectory policy) throws IOException {
-    OrtRewardModel.Builder b = OrtRewardModel.builder(rewardFile(reward));
+    OrtRewardModel.Builder b = OrtRewardModel.builder(RunComponents.rewardFile(reward));
     policy.padTokenId().ifPresent(b::optPadTokenId);
     b.optVocabularySize(policy.config().vocabSize());
     return b.optSessionConfig(SessionConfig.defaults()).build();
-  }
-
-  /** A file as is; a Triton model directory: its highest numeric version's model.onnx. */
-  static Path rewardFile(Path reward) throws IOException {
-    if (!Files.isDirectory(reward)) {
-      return reward;
-    }
-    List<Path> versions = new ArrayList<>();
-    try (Stream<Path> children = Files.list(reward)) {
-      children
-          .filter(p -> Files.isDirectory(p) && p.getFileName().toString().matches("[0-9]+"))
-          .forEach(versions::add);
-    }
-    Checks.checkArgument(
-        !versions.isEmpty(),
-        "Expected a numeric version directory with model.onnx in %s, found none",
-        reward);
-    versions.sort((a, b) -> Long.compare(version(a), version(b)));
-    return versions.get(versions.size() - 1).resolve("model.onnx");
-  }
-
-  private static long version(Path p) {
-    return Long.parseLong(p.getFileName().toString());
   }
 
   static String toJson(PromptCandidates c, Optional<Tokenizer> tokenizer, boolean bestOf) {

@@ -2,6 +2,7 @@ package dev.jbond.orchestrator.report;
 
 import dev.jbond.metrics.StepMetrics;
 import dev.jbond.orchestrator.eval.EvalResult;
+import dev.jbond.orchestrator.run.RunEngine;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -44,17 +45,7 @@ final class Charts {
   static final int FRONTIER_MAX_N = 64;
 
   /** The order of the time phases in the step-time chart; other phases follow, sorted. */
-  static final List<String> PHASES =
-      List.of(
-          "sample",
-          "score",
-          "logprobs",
-          "learn",
-          "anchor",
-          "prefetchWait",
-          "publish",
-          "checkpoint",
-          "eval");
+  static final List<String> PHASES = RunEngine.PHASES;
 
   /** The timing that is the whole step, left out of the phase chart. */
   static final String TOTAL = "total";

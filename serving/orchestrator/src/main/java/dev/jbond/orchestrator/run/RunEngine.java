@@ -75,6 +75,23 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class RunEngine {
   private static final System.Logger LOG = System.getLogger(RunEngine.class.getName());
 
+  /**
+   * The phases of a step's {@code timings}, in the order they happen: the loop's ({@code sample}
+   * ... {@code publish}) and the engine's ({@code checkpoint}, {@code eval}); {@code total} is the
+   * whole step.
+   */
+  public static final List<String> PHASES =
+      List.of(
+          "sample",
+          "score",
+          "logprobs",
+          "learn",
+          "anchor",
+          "prefetchWait",
+          "publish",
+          "checkpoint",
+          "eval");
+
   private final RunConfigLoader loader;
 
   /**
