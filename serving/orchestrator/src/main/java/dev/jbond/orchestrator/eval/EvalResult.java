@@ -33,7 +33,7 @@ import java.util.Map;
  * @param quantileVsReference see above
  * @param klReference see above
  * @param bestOfNEquivalent see above; infinite when the quantile is 1
- * @param frontierKl see above; 0 for N <= 1
+ * @param frontierKl see above; 0 for N <= 1, infinite (written as JSON null) for infinite N
  * @param prompts held-out prompts evaluated
  * @param samplesPerPrompt policy samples per prompt
  */
@@ -63,9 +63,12 @@ public record EvalResult(
    * N; 0 for N <= 1 (at or below the reference's own level).
    *
    * @param n N
-   * @return the KL in nats
+   * @return the KL in nats; infinite for infinite N
    */
   public static double frontierKl(double n) {
+    if (n == Double.POSITIVE_INFINITY) {
+      return Double.POSITIVE_INFINITY;
+    }
     return n <= 1 ? 0 : Math.log(n) - (n - 1) / n;
   }
 
