@@ -204,6 +204,14 @@ class RunConfigLoaderTest {
         "prompts.file: expected a JSON-lines prompts file, found no file "
             + dir.resolve("none.jsonl"),
         error(BASE.replace("file: prompts.jsonl", "file: none.jsonl")));
+    assertEquals(
+        "reference.model: expected a jbond model directory, found no directory "
+            + dir.resolve("ref"),
+        error(BASE + "reference: {model: ref}\n"));
+    assertEquals(
+        "reward.model: expected an ONNX reward model, found no file or directory "
+            + dir.resolve("r.onnx"),
+        error(BASE.replace("model: reward.onnx", "model: r.onnx")));
   }
 
   @Test
