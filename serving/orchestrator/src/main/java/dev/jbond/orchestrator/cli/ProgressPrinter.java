@@ -20,7 +20,6 @@ final class ProgressPrinter implements RunListener {
   private long firstStepNanos;
   private long stepsSinceStart;
   private double samplesPerSecond;
-  private long lastPrinted = -1;
   private boolean lineOpen;
 
   ProgressPrinter(PrintWriter out, boolean terminal) {
@@ -105,7 +104,6 @@ final class ProgressPrinter implements RunListener {
     } else {
       out.println(line);
     }
-    lastPrinted = m.step();
     out.flush();
   }
 

@@ -257,6 +257,7 @@ public final class RunEngine {
     private final AtomicReference<StepMetrics> captured;
     private String lastMetricsLine = "";
     private String lastEvalLine = "";
+    private long lastLineStep = -1; // the step lastMetricsLine and lastEvalLine belong to
     private EvalResult lastEval;
     private long checkpointed = -1;
 
@@ -291,6 +292,7 @@ public final class RunEngine {
           checkpointed = start;
           lastMetricsLine = state.restoredMetricsLine();
           lastEvalLine = state.restoredEvalLine();
+          lastLineStep = start;
         }
       }
       RunDirectory.keepLinesBefore(dir.metrics(), start);
@@ -341,6 +343,7 @@ public final class RunEngine {
         }
         lastMetricsLine = JsonLinesMetricsWriter.toJson(m);
         lastEvalLine = evalLine;
+        lastLineStep = s;
         RunDirectory.appendLine(dir.metrics(), lastMetricsLine);
         if (!evalLine.isEmpty()) {
           RunDirectory.appendLine(dir.eval(), evalLine);
@@ -473,8 +476,7 @@ public final class RunEngine {
     /** Checkpoints the learner's current step with the last lines; returns the step. */
     private long checkpoint() {
       long step = learner.stepCount();
-      boolean linesBelong =
-          !lastMetricsLine.isEmpty() && lastMetricsLine.contains("\"step\":" + step + ",");
+      boolean linesBelong = lastLineStep == step;
       state.pending(linesBelong ? lastMetricsLine : "", linesBelong ? lastEvalLine : "");
       loop.checkpoint();
       checkpointed = step;
