@@ -11,7 +11,6 @@ import dev.jbond.orchestrator.run.RunEngine;
 import dev.jbond.orchestrator.run.RunListener;
 import dev.jbond.orchestrator.run.StopSignal;
 import io.micronaut.context.annotation.Prototype;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +21,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -128,7 +126,7 @@ public final class BenchStepCommand implements Callable<Integer> {
         }
       }
     } finally {
-      delete(scratch);
+      RunDirectory.deleteTree(scratch);
     }
     Map<String, Object> results = new LinkedHashMap<>();
     results.put("config", config == null ? "demo" : config.toString());
@@ -231,13 +229,5 @@ public final class BenchStepCommand implements Callable<Integer> {
             ? Double.NaN
             : v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     return new double[] {median, v.length == 0 ? Double.NaN : sum / v.length};
-  }
-
-  private static void delete(Path root) throws IOException {
-    try (Stream<Path> walk = Files.walk(root)) {
-      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }

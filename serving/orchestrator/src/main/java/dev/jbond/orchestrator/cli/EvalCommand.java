@@ -184,7 +184,7 @@ public final class EvalCommand implements Callable<Integer> {
       double bestOfN = EvalResult.bestOfN(q);
       Map<String, Object> policyResult = new LinkedHashMap<>();
       policyResult.put("model", policy.toString());
-      policyResult.put("rewardMean", mean(yRewards));
+      policyResult.put("rewardMean", Evaluator.mean(yRewards));
       policyResult.put("quantileVsReference", q);
       policyResult.put("winRate", win);
       policyResult.put("klReference", kl);
@@ -207,7 +207,7 @@ public final class EvalCommand implements Callable<Integer> {
         }
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("n", bigN);
-        row.put("rewardMean", mean(best));
+        row.put("rewardMean", Evaluator.mean(best));
         row.put("quantileVsReference", Evaluator.quantile(best, 1, comparison));
         row.put("expectedQuantile", bigN / (bigN + 1.0));
         row.put("klReference", EvalResult.frontierKl(bigN));
@@ -269,13 +269,5 @@ public final class EvalCommand implements Callable<Integer> {
             + " rows: the best of N further reference samples, expected quantile N/(N+1) in"
             + " brackets, KL = log N - (N-1)/N");
     out.flush();
-  }
-
-  private static double mean(double[] v) {
-    double s = 0;
-    for (double x : v) {
-      s += x;
-    }
-    return s / v.length;
   }
 }

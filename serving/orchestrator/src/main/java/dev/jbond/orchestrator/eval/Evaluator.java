@@ -132,7 +132,13 @@ public final class Evaluator {
     return wins / others.length;
   }
 
-  static double mean(double[] values) {
+  /**
+   * Returns the mean of some values.
+   *
+   * @param values the values, not empty
+   * @return their mean
+   */
+  public static double mean(double[] values) {
     double s = 0;
     for (double v : values) {
       s += v;

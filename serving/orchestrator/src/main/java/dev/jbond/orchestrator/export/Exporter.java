@@ -8,18 +8,16 @@ import dev.jbond.models.triton.TritonRepository;
 import dev.jbond.onnx.train.OrtPolicyLearner;
 import dev.jbond.onnx.train.PolicyModel;
 import dev.jbond.orchestrator.config.RunConfig;
+import dev.jbond.orchestrator.run.RunDirectory;
 import dev.jbond.serving.TensorProfile;
 import dev.jbond.serving.TrtLlmModelConfig;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * Exports a learner's weights for serving: per role, the full-sequence ONNX model ({@code
@@ -137,24 +135,14 @@ public final class Exporter {
       if (Files.exists(target)) {
         Path old = Files.createTempDirectory(parent, "." + target.getFileName() + ".old-");
         Files.move(target, old.resolve("x"));
-        delete(old);
+        RunDirectory.deleteTree(old);
       }
       Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
       return target;
     } finally {
       if (Files.exists(temp)) {
-        delete(temp);
+        RunDirectory.deleteTree(temp);
       }
-    }
-  }
-
-  private static void delete(Path root) throws IOException {
-    try (Stream<Path> walk = Files.walk(root)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    } catch (UncheckedIOException e) {
-      throw e.getCause();
     }
   }
 }
