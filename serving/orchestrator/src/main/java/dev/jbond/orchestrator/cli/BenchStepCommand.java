@@ -3,7 +3,6 @@ package dev.jbond.orchestrator.cli;
 import dev.jbond.internal.Json;
 import dev.jbond.metrics.JsonLinesMetricsReader;
 import dev.jbond.metrics.StepMetrics;
-import dev.jbond.orchestrator.config.ConfigYaml;
 import dev.jbond.orchestrator.config.RunConfig;
 import dev.jbond.orchestrator.config.RunConfigLoader;
 import dev.jbond.orchestrator.run.RunDirectory;
@@ -212,7 +211,7 @@ public final class BenchStepCommand implements Callable<Integer> {
             base.serving(),
             base.eval(),
             run);
-    return loader.bind(ConfigYaml.parse(ConfigYaml.write(c)), Path.of(""));
+    return loader.check(c, Path.of(""));
   }
 
   /** Median and mean of a phase over steps (0 where a step has no such phase). */

@@ -1,7 +1,6 @@
 package dev.jbond.orchestrator.cli;
 
 import dev.jbond.models.demo.DemoAssets;
-import dev.jbond.orchestrator.config.ConfigYaml;
 import dev.jbond.orchestrator.config.RunConfig;
 import dev.jbond.orchestrator.config.RunConfigLoader;
 import dev.jbond.reference.TabularDemo;
@@ -108,7 +107,7 @@ public final class DemoCommand implements Callable<Integer> {
       RunLauncher.print(config, spec.commandLine().getOut());
       return 0;
     }
-    RunConfig resolved = loader.bind(ConfigYaml.parse(ConfigYaml.write(config)), Path.of(""));
+    RunConfig resolved = loader.check(config, Path.of(""));
     return launcher.launch(
         "demo",
         resolved,

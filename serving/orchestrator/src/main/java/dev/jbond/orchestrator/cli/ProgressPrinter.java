@@ -142,7 +142,7 @@ final class ProgressPrinter implements RunListener {
                     Locale.ROOT,
                     "Last evaluation (step %d, %d held-out prompts x %d samples): quantile vs"
                         + " reference %.3f = Best-of-%.2f, KL(pi||ref) %.3f (Best-of-N frontier"
-                        + " %.3f, ratio %.2f), reward %.3f (reference %.3f)%n",
+                        + " %.3f%s), reward %.3f (reference %.3f)%n",
                     r.step(),
                     r.prompts(),
                     r.samplesPerPrompt(),
@@ -150,7 +150,10 @@ final class ProgressPrinter implements RunListener {
                     r.bestOfNEquivalent(),
                     r.klReference(),
                     r.frontierKl(),
-                    r.frontierKl() > 0 ? r.klReference() / r.frontierKl() : Double.NaN,
+                    r.frontierKl() > 0 && Double.isFinite(r.frontierKl())
+                        ? String.format(
+                            Locale.ROOT, ", ratio %.2f", r.klReference() / r.frontierKl())
+                        : "",
                     r.rewardMean(),
                     r.referenceRewardMean()));
     outcome.export().ifPresent(p -> out.println("Exported policy and anchor: " + p));

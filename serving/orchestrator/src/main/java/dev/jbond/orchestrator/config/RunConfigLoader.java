@@ -202,7 +202,19 @@ public final class RunConfigLoader {
    * @throws ConfigException when the configuration is not valid
    */
   public RunConfig bind(Object tree, Path baseDirectory) {
-    RunConfig config = ConfigBinder.bind(RunConfig.class, tree, RunConfig.defaults(), "");
+    return check(ConfigBinder.bind(RunConfig.class, tree, RunConfig.defaults(), ""), baseDirectory);
+  }
+
+  /**
+   * Validates a configuration built in code (as {@code bond demo} builds its own) and resolves its
+   * paths, as {@link #bind} does for a parsed file.
+   *
+   * @param config the configuration
+   * @param baseDirectory what relative paths are resolved against
+   * @return the configuration, paths absolute
+   * @throws ConfigException when the configuration is not valid
+   */
+  public RunConfig check(RunConfig config, Path baseDirectory) {
     validate(config);
     RunConfig resolved = resolve(config, baseDirectory.toAbsolutePath().normalize());
     checkFiles(resolved);
