@@ -614,6 +614,13 @@ public final class JbondLoop implements AutoCloseable {
       entropy -= lp;
     }
     long sampledVersion = r.policy.get(0).model().version();
+    double tokens = lengthSum;
+    for (Generation g : r.comparison) {
+      tokens += g.completion().length();
+    }
+    Map<String, Double> extras = new LinkedHashMap<>(out.extras());
+    extras.put("samples", (double) (n + r.comparison.size()));
+    extras.put("tokensGenerated", tokens);
     return new StepMetrics(
         outcome.step(),
         r.prompts.size(),
@@ -636,7 +643,7 @@ public final class JbondLoop implements AutoCloseable {
         outcome.gradientNorm(),
         outcome.learningRate(),
         timings,
-        out.extras());
+        extras);
   }
 
   private static double meanDifference(Map<PolicyRole, double[]> logProbs, PolicyRole other) {

@@ -32,7 +32,9 @@ import java.util.TreeMap;
  * @param learningRate the learning rate of this step
  * @param timings wall-clock milliseconds per phase (keys: {@code sample}, {@code score}, {@code
  *     logprobs}, {@code learn}, {@code anchor}, {@code publish}, {@code checkpoint}, {@code total})
- * @param extras objective-specific values (for example {@code logQuantileMean} for BOND)
+ * @param extras objective-specific values (for example {@code logQuantileMean} for BOND), and the
+ *     loop's {@code samples} (drawn this step, all roles) and {@code tokensGenerated} (their
+ *     completion tokens)
  */
 public record StepMetrics(
     long step,

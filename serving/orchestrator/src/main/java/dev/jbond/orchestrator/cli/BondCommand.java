@@ -38,6 +38,7 @@ import picocli.CommandLine.ScopeType;
       SampleCommand.class,
       SftCommand.class,
       ServeCommand.class,
+      ServerCommand.class,
       BenchCommand.class,
       ReportCommand.class,
       CommandLine.HelpCommand.class

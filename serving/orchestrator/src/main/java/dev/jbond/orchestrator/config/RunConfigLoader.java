@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Consumer;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.error.YAMLException;
 
@@ -160,6 +161,55 @@ public final class RunConfigLoader {
    */
   public RunConfig parse(String text, String source, Path baseDirectory) {
     return bind(parseTree(text, source), baseDirectory);
+  }
+
+  /**
+   * Parses, binds, validates and resolves a configuration given as text, letting {@code guard}
+   * refuse it before any file it names is looked at (as {@code bond server} refuses paths outside
+   * its allowed roots, without telling whether a file exists there).
+   *
+   * @param text the YAML or JSON document
+   * @param source what the text is, for messages
+   * @param baseDirectory what relative paths are resolved against
+   * @param guard sees the resolved configuration first; throws {@link ConfigException} to refuse it
+   * @return the configuration, paths absolute
+   * @throws ConfigException when the configuration is not valid or the guard refuses it
+   */
+  public RunConfig parse(
+      String text, String source, Path baseDirectory, Consumer<RunConfig> guard) {
+    RunConfig bound =
+        ConfigBinder.bind(RunConfig.class, parseTree(text, source), RunConfig.defaults(), "");
+    validate(bound);
+    RunConfig resolved = resolve(bound, baseDirectory.toAbsolutePath().normalize());
+    guard.accept(resolved);
+    checkFiles(resolved);
+    return resolved;
+  }
+
+  /**
+   * Returns every path a configuration names, by key path ({@code policy.model}, {@code
+   * serving.endpoints[0].tls.ca-file}, ...), unset ones left out.
+   *
+   * @param config the configuration
+   * @return key path to path, in key order
+   */
+  public static Map<String, String> paths(RunConfig config) {
+    Map<String, String> paths = new LinkedHashMap<>();
+    paths.put("policy.model", config.policy().model());
+    paths.put("reference.model", config.reference().model());
+    paths.put("reward.model", config.reward().model());
+    paths.put("prompts.file", config.prompts().file());
+    for (int i = 0; i < config.serving().endpoints().size(); i++) {
+      RunConfig.Tls tls = config.serving().endpoints().get(i).tls();
+      if (tls != null) {
+        String key = "serving.endpoints[" + i + "].tls.";
+        paths.put(key + "ca-file", tls.caFile());
+        paths.put(key + "cert-file", tls.certFile());
+        paths.put(key + "key-file", tls.keyFile());
+      }
+    }
+    paths.values().removeIf(Objects::isNull);
+    return paths;
   }
 
   private static Object parseTree(String text, String source) {

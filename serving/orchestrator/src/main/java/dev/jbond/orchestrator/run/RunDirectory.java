@@ -4,6 +4,8 @@ import dev.jbond.internal.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -17,6 +19,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
@@ -133,6 +136,84 @@ public record RunDirectory(Path root) {
    */
   public Path report() {
     return root.resolve("report.html");
+  }
+
+  /**
+   * Returns {@code status.json}, where {@code bond server} keeps a run's status.
+   *
+   * @return the path
+   */
+  public Path status() {
+    return root.resolve("status.json");
+  }
+
+  /**
+   * Returns {@code run.lock}, the file a running run holds locked.
+   *
+   * @return the path
+   */
+  public Path lockFile() {
+    return root.resolve("run.lock");
+  }
+
+  /**
+   * Locks the run for this process (an OS file lock on {@code run.lock}, released when the process
+   * dies however it dies), so that two processes never run one folder at once.
+   *
+   * @return the lock, or empty when another process (or another run in this JVM) holds it
+   * @throws IOException when the folder or the lock file cannot be created
+   */
+  public Optional<Lock> tryLock() throws IOException {
+    Files.createDirectories(root);
+    FileChannel channel =
+        FileChannel.open(lockFile(), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    try {
+      FileLock lock = channel.tryLock();
+      if (lock == null) {
+        channel.close();
+        return Optional.empty();
+      }
+      return Optional.of(new Lock(channel, lock));
+    } catch (OverlappingFileLockException e) {
+      channel.close();
+      return Optional.empty();
+    } catch (IOException | RuntimeException e) {
+      channel.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Returns whether some process (this one included) holds the run's lock, that is, runs it now.
+   *
+   * @return true while the run runs somewhere
+   * @throws IOException when the lock file cannot be opened
+   */
+  public boolean locked() throws IOException {
+    if (!Files.exists(lockFile())) {
+      return false;
+    }
+    Optional<Lock> lock = tryLock();
+    lock.ifPresent(Lock::close);
+    return lock.isEmpty();
+  }
+
+  /**
+   * A held run lock.
+   *
+   * @param channel the lock file's channel
+   * @param lock the lock
+   */
+  public record Lock(FileChannel channel, FileLock lock) implements AutoCloseable {
+    /** Releases the lock. */
+    @Override
+    public void close() {
+      try {
+        channel.close();
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot release the run lock: " + e.getMessage(), e);
+      }
+    }
   }
 
   /**

@@ -147,8 +147,28 @@ public final class RunEngine {
    */
   public RunOutcome run(Request request, StopSignal stop, RunListener listener) throws IOException {
     long started = System.nanoTime();
-    RunConfig config = request.config();
     RunDirectory dir = request.directory();
+    Optional<RunDirectory.Lock> lock = dir.tryLock();
+    if (lock.isEmpty()) {
+      throw new ConfigException(
+          "",
+          "Expected no other process running the run in "
+              + dir.root()
+              + ", found one holding "
+              + dir.lockFile()
+              + " (wait for it to stop, or stop it first)");
+    }
+    try {
+      return run(request, dir, stop, listener, started);
+    } finally {
+      lock.get().close();
+    }
+  }
+
+  private RunOutcome run(
+      Request request, RunDirectory dir, StopSignal stop, RunListener listener, long started)
+      throws IOException {
+    RunConfig config = request.config();
     prepare(config, dir, request.resume());
 
     ModelDirectory policy = ModelDirectory.read(Path.of(config.policy().model()));
@@ -176,7 +196,8 @@ public final class RunEngine {
         OrtPolicyLearner learner =
             OrtPolicyLearner.open(
                 policy.fullGraph(), RunComponents.learner(config.optimizer(), total, spin));
-        RunServing serving = RunServing.start(config, dir, policy, needsReference, spin)) {
+        RunServing serving =
+            RunServing.start(config, dir, policy, needsReference, spin, listener)) {
       FileCheckpointStore store =
           FileCheckpointStore.open(dir.checkpoints(), run.keepCheckpoints());
       AtomicReference<JbondLoop> loopRef = new AtomicReference<>();

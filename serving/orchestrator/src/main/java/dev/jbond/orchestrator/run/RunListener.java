@@ -40,6 +40,15 @@ public interface RunListener {
   default void retrying(long step, int attempt, RuntimeException failure) {}
 
   /**
+   * A request to a Triton endpoint ended, on the gRPC thread that saw it end (keep it cheap).
+   *
+   * @param method the gRPC method, for example {@code ModelInfer} or {@code ModelStreamInfer}
+   * @param outcome {@code OK}, a gRPC status code such as {@code UNAVAILABLE}, or {@code
+   *     STREAM_ERROR} for an error answered in a stream
+   */
+  default void tritonCall(String method, String outcome) {}
+
+  /**
    * What a run is about to do.
    *
    * @param directory the run's folder

@@ -18,6 +18,16 @@ import dev.jbond.serving.triton.TritonEndpoint;
 import dev.jbond.serving.triton.TritonHealthCheck;
 import dev.jbond.serving.triton.TritonRetryPolicy;
 import dev.jbond.serving.triton.TritonTls;
+import dev.jbond.serving.triton.proto.ModelStreamInferResponse;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ForwardingClientCall;
+import io.grpc.ForwardingClientCallListener;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -71,7 +81,8 @@ final class RunServing implements AutoCloseable {
       RunDirectory directory,
       ModelDirectory policy,
       boolean needsReference,
-      boolean spin)
+      boolean spin,
+      RunListener listener)
       throws IOException {
     RunConfig.Serving s = config.serving();
     EmbeddedTritonServer server = null;
@@ -113,6 +124,7 @@ final class RunServing implements AutoCloseable {
                               models))
                       .optShutdownTimeout(Duration.ofSeconds(5))
                       .build())
+              .optInterceptor(new CallCounter(listener))
               .build();
       TritonSampler training =
           sampler(client, s, RunComponents.training(config.sampling(), policy));
@@ -226,6 +238,54 @@ final class RunServing implements AutoCloseable {
     client.close();
     if (server != null) {
       server.close();
+    }
+  }
+
+  /**
+   * Tells the listener the outcome of every Triton request: a unary call by its gRPC status; on a
+   * stream, each response by its in-band error (OK or STREAM_ERROR) and a stream that ends badly by
+   * its status.
+   */
+  static final class CallCounter implements ClientInterceptor {
+    private final RunListener listener;
+
+    CallCounter(RunListener listener) {
+      this.listener = listener;
+    }
+
+    @Override
+    public <Q, R> ClientCall<Q, R> interceptCall(
+        MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+      String name = String.valueOf(method.getBareMethodName());
+      boolean streaming = !method.getType().clientSendsOneMessage();
+      return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
+        @Override
+        public void start(Listener<R> responseListener, Metadata headers) {
+          super.start(
+              new ForwardingClientCallListener.SimpleForwardingClientCallListener<>(
+                  responseListener) {
+                @Override
+                public void onMessage(R message) {
+                  if (streaming) {
+                    boolean failed =
+                        message instanceof ModelStreamInferResponse r
+                            && !r.getErrorMessage().isEmpty();
+                    listener.tritonCall(name, failed ? "STREAM_ERROR" : "OK");
+                  }
+                  super.onMessage(message);
+                }
+
+                @Override
+                public void onClose(Status status, Metadata trailers) {
+                  if (!streaming || !status.isOk()) {
+                    listener.tritonCall(name, status.getCode().name());
+                  }
+                  super.onClose(status, trailers);
+                }
+              },
+              headers);
+        }
+      };
     }
   }
 }

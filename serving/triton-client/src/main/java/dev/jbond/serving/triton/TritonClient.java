@@ -28,6 +28,7 @@ import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ChannelCredentials;
 import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
 import io.grpc.ClientInterceptors;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -116,7 +117,8 @@ public final class TritonClient implements AutoCloseable {
       List<ManagedChannel> ownedChannels,
       ScheduledExecutorService scheduler,
       boolean ownsScheduler,
-      RandomGenerator random) {
+      RandomGenerator random,
+      List<ClientInterceptor> interceptors) {
     this.config = config;
     this.ownedChannels = List.copyOf(ownedChannels);
     this.scheduler = scheduler;
@@ -124,7 +126,11 @@ public final class TritonClient implements AutoCloseable {
     this.random = random;
     List<TritonChannel> intercepted = new ArrayList<>(channels.size());
     for (TritonChannel channel : channels) {
-      intercepted.add(new TritonChannel(channel.name(), withHeaders(channel.channel())));
+      Channel c = withHeaders(channel.channel());
+      if (!interceptors.isEmpty()) {
+        c = ClientInterceptors.intercept(c, interceptors);
+      }
+      intercepted.add(new TritonChannel(channel.name(), c));
     }
     this.pool = new EndpointPool(intercepted, config.healthCheck().ejectAfterFailures());
     long interval = config.healthCheck().interval().toNanos();
@@ -929,6 +935,7 @@ public final class TritonClient implements AutoCloseable {
     private List<TritonChannel> channels = List.of();
     private ScheduledExecutorService scheduler;
     private RandomGenerator random;
+    private final List<ClientInterceptor> interceptors = new ArrayList<>();
 
     private Builder(TritonClientConfig config) {
       this.config = Objects.requireNonNull(config, "config");
@@ -968,6 +975,18 @@ public final class TritonClient implements AutoCloseable {
      */
     public Builder optRandom(RandomGenerator random) {
       this.random = Objects.requireNonNull(random, "random");
+      return this;
+    }
+
+    /**
+     * Adds an interceptor to every call on every endpoint (outermost last), for example one that
+     * counts calls by outcome for metrics. Default: none.
+     *
+     * @param interceptor the interceptor
+     * @return this builder
+     */
+    public Builder optInterceptor(ClientInterceptor interceptor) {
+      interceptors.add(Objects.requireNonNull(interceptor, "interceptor"));
       return this;
     }
 
@@ -1019,7 +1038,8 @@ public final class TritonClient implements AutoCloseable {
               : scheduler;
       RandomGenerator rng =
           random != null ? random : new SplittableRandom(new SecureRandom().nextLong());
-      return new TritonClient(config, all, owned, sched, ownsScheduler, rng);
+      return new TritonClient(
+          config, all, owned, sched, ownsScheduler, rng, List.copyOf(interceptors));
     }
 
     private ManagedChannel createChannel(TritonEndpoint endpoint) {
