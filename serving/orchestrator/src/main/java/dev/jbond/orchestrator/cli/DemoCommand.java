@@ -159,7 +159,7 @@ public final class DemoCommand implements Callable<Integer> {
    * @param seed the seed
    * @return the configuration
    */
-  static RunConfig config(Path assets, int steps, long seed) {
+  public static RunConfig config(Path assets, int steps, long seed) {
     RunConfig d = RunConfig.defaults();
     Path cwd = Path.of("").toAbsolutePath();
     Path root = assets.toAbsolutePath().normalize();
