@@ -3,7 +3,6 @@ package dev.jbond.orchestrator.cli;
 import dev.jbond.orchestrator.run.StopSignal;
 import dev.jbond.orchestrator.server.ServerSettings;
 import io.micronaut.context.ApplicationContext;
-import io.micronaut.http.server.exceptions.ServerStartupException;
 import io.micronaut.runtime.Micronaut;
 import io.micronaut.runtime.server.EmbeddedServer;
 import java.io.PrintWriter;
@@ -126,17 +125,22 @@ public final class ServerCommand implements Callable<Integer> {
           .banner(false)
           .properties(properties())
           .start();
-    } catch (ServerStartupException e) {
+    } catch (RuntimeException e) {
+      Throwable bind = e;
+      while (bind != null && !(bind instanceof java.net.BindException)) {
+        bind = bind.getCause();
+      }
+      if (bind == null) {
+        throw e;
+      }
       throw new IllegalStateException(
           "Expected to listen on "
               + host
               + ":"
               + port
-              + ", found "
-              + (e.getCause() instanceof java.net.BindException
-                  ? "the port in use or the address not on this machine"
-                  : String.valueOf(
-                      e.getCause() == null ? e.getMessage() : e.getCause().getMessage())),
+              + ", found the port in use or the address not on this machine ("
+              + bind.getMessage()
+              + ")",
           e);
     }
   }
@@ -145,7 +149,7 @@ public final class ServerCommand implements Callable<Integer> {
     Map<String, Object> p = new LinkedHashMap<>();
     p.put("jbond.server.enabled", "true");
     p.put("micronaut.server.host", host);
-    p.put("micronaut.server.port", port);
+    p.put("micronaut.server.port", port == 0 ? -1 : port); // Micronaut's "a free port" is -1
     p.put("micronaut.server.max-request-size", maxBody);
     p.put("jbond.server.runs", runs.toString());
     if (tokenFile != null) {

@@ -283,7 +283,7 @@ public final class RunManager implements AutoCloseable {
       end = outcome.status() == RunOutcome.Status.FINISHED ? RunStatus.FINISHED : RunStatus.STOPPED;
     } catch (Exception | LinkageError e) {
       end = RunStatus.FAILED;
-      error = oneLine(e.getMessage() == null ? e.toString() : e.getMessage());
+      error = oneLine(e instanceof Error || e.getMessage() == null ? e.toString() : e.getMessage());
       LOG.log(System.Logger.Level.WARNING, "Run {0} failed: {1}", run.id, error);
     }
     synchronized (run) {

@@ -84,7 +84,7 @@ public final class TokenFilter {
       if (value.regionMatches(true, 0, "Bearer ", 0, 7)) {
         return Optional.of(value.substring(7).strip());
       }
-      return Optional.of(value); // a wrong scheme is a wrong token
+      return Optional.of(""); // another scheme: no token of ours (tokens are never empty)
     }
     return request.getCookies().findCookie(COOKIE).map(Cookie::getValue);
   }
