@@ -34,9 +34,10 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * The runs API of {@code bond server} over real HTTP on loopback, with real runs of a tiny demo
- * configuration: submit, queue, stream to the end, files, report, stop and resume (with the same
- * metrics as an uninterrupted run), every error status with its body, health and Prometheus.
+ * The runs API of {@code bond server} over real HTTP on loopback, with real runs of the demo's
+ * configuration (8 steps): submit, queue, stream to the end, files, report, stop and resume (with
+ * the same metrics as an uninterrupted run), every error status with its body, health and
+ * Prometheus.
  */
 @MicronautTest
 @SuppressWarnings("unchecked") // sections of parsed configurations
@@ -50,7 +51,13 @@ class RunsApiTest implements TestPropertyProvider {
   private Path runs;
   private Path outside;
   private ServerFixtures.Http http;
-  private String finishedRun; // the uninterrupted 6-step run, for the resume comparison
+  private String finishedRun; // the uninterrupted 8-step demo run, for the resume comparison
+
+  /** The demo's own configuration (64 prompts a step, 96 new tokens, evaluations at 0 and 8). */
+  private static Map<String, Object> demoConfig() {
+    return dev.jbond.orchestrator.config.ConfigYaml.tree(
+        dev.jbond.orchestrator.cli.DemoCommand.config(ServerFixtures.demoAssets(), 8, 3));
+  }
 
   @Override
   public Map<String, String> getProperties() {
@@ -77,7 +84,7 @@ class RunsApiTest implements TestPropertyProvider {
   @Test
   @Order(1)
   void submittedRuns_queueStreamAndFinish() throws Exception {
-    HttpResponse<String> a = http.post("/runs", "application/json", json(tinyConfig(6)));
+    HttpResponse<String> a = http.post("/runs", "application/json", json(demoConfig()));
     assertEquals(201, a.statusCode(), a.body());
     String id = String.valueOf(Json.parseObject(a.body()).get("id"));
     assertEquals("/runs/" + id, a.headers().firstValue("Location").orElseThrow());
@@ -106,7 +113,7 @@ class RunsApiTest implements TestPropertyProvider {
         assertEquals(e.id(), String.valueOf(line.get("step")));
       }
     }
-    assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L), steps, metrics.toString());
+    assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L), steps, metrics.toString());
     assertEquals("status", metrics.get(0).name());
     ServerFixtures.Event last = metrics.get(metrics.size() - 1);
     assertEquals("status", last.name());
@@ -117,17 +124,17 @@ class RunsApiTest implements TestPropertyProvider {
       evals = events(lines);
     }
     assertEquals(
-        List.of("0", "2", "4", "6"),
+        List.of("0", "8"),
         evals.stream().filter(e -> e.name().equals("eval")).map(e -> e.id()).toList());
 
     Map<String, Object> summary = Json.parseObject(http.get("/runs/" + id).body());
     assertEquals("finished", status(summary));
-    assertEquals(6L, ((Number) summary.get("step")).longValue());
-    assertEquals(6L, ((Number) summary.get("totalSteps")).longValue());
-    assertEquals(6L, ((Number) summary.get("checkpointStep")).longValue());
+    assertEquals(8L, ((Number) summary.get("step")).longValue());
+    assertEquals(8L, ((Number) summary.get("totalSteps")).longValue());
+    assertEquals(8L, ((Number) summary.get("checkpointStep")).longValue());
     assertEquals(false, summary.get("resumable"));
-    assertEquals(6L, ((Number) ((Map<?, ?>) summary.get("metrics")).get("step")).longValue());
-    assertEquals(6L, ((Number) ((Map<?, ?>) summary.get("eval")).get("step")).longValue());
+    assertEquals(8L, ((Number) ((Map<?, ?>) summary.get("metrics")).get("step")).longValue());
+    assertEquals(8L, ((Number) ((Map<?, ?>) summary.get("eval")).get("step")).longValue());
     assertTrue(
         ((Number) ((Map<?, ?>) summary.get("eval")).get("quantileVsReference")).doubleValue() >= 0);
 
@@ -135,15 +142,15 @@ class RunsApiTest implements TestPropertyProvider {
     List<?> all = (List<?>) list.get("runs");
     assertEquals(List.of(second, id), all.stream().map(r -> ((Map<?, ?>) r).get("id")).toList());
 
-    HttpResponse<String> ndjson = http.get("/runs/" + id + "/metrics?since=5");
+    HttpResponse<String> ndjson = http.get("/runs/" + id + "/metrics?since=7");
     assertEquals(200, ndjson.statusCode());
     assertEquals("application/x-ndjson", ndjson.headers().firstValue("Content-Type").orElseThrow());
     String[] tail = ndjson.body().strip().split("\n");
     assertEquals(2, tail.length, ndjson.body());
     assertEquals(
-        Files.readAllLines(runs.resolve(id).resolve("metrics.jsonl")).subList(4, 6),
+        Files.readAllLines(runs.resolve(id).resolve("metrics.jsonl")).subList(6, 8),
         Arrays.asList(tail));
-    assertEquals(4, http.get("/runs/" + id + "/eval").body().strip().split("\n").length);
+    assertEquals(2, http.get("/runs/" + id + "/eval").body().strip().split("\n").length);
 
     // settled runs cannot be stopped or resumed
     HttpResponse<String> stop = http.post("/runs/" + id + "/stop", null, "");
@@ -191,7 +198,7 @@ class RunsApiTest implements TestPropertyProvider {
   @Order(3)
   void stopAndResume_overHttp_giveTheMetricsOfAnUninterruptedRun() throws Exception {
     assertNotNull(finishedRun, "needs the finished run of the first test");
-    HttpResponse<String> created = http.post("/runs", "application/json", json(tinyConfig(6)));
+    HttpResponse<String> created = http.post("/runs", "application/json", json(demoConfig()));
     assertEquals(201, created.statusCode(), created.body());
     String id = String.valueOf(Json.parseObject(created.body()).get("id"));
     http.await(
@@ -203,7 +210,7 @@ class RunsApiTest implements TestPropertyProvider {
     assertTrue(List.of("stopping", "stopped").contains(status(Json.parseObject(stop.body()))));
     Map<String, Object> stopped = http.await(id, s -> status(s).equals("stopped"), RUN_TIMEOUT);
     long at = ((Number) stopped.get("checkpointStep")).longValue();
-    assertTrue(at >= 2 && at < 6, stopped.toString());
+    assertTrue(at >= 2 && at < 8, stopped.toString());
     assertEquals(true, stopped.get("resumable"));
     assertEquals(at, ((Number) stopped.get("step")).longValue());
 
@@ -257,7 +264,7 @@ class RunsApiTest implements TestPropertyProvider {
             "process_cpu_usage")) {
       assertEquals("gauge", types.get(gauge), gauge);
     }
-    assertTrue(r.body().contains("jbond_steps_total" + run + "} 6.0"), r.body());
+    assertTrue(r.body().contains("jbond_steps_total" + run + "} 8.0"), r.body());
     assertTrue(
         Pattern.compile(
                 "jbond_triton_requests_total\\{method=\"ModelStreamInfer\",outcome=\"OK\",run=\""
@@ -268,7 +275,7 @@ class RunsApiTest implements TestPropertyProvider {
     assertTrue(
         r.body()
             .contains(
-                "jbond_step_phase_seconds_count{phase=\"sample\",run=\"" + finishedRun + "\"} 6"),
+                "jbond_step_phase_seconds_count{phase=\"sample\",run=\"" + finishedRun + "\"} 8"),
         r.body());
   }
 
