@@ -13,7 +13,8 @@ import picocli.CommandLine.Command;
       BenchTrainCommand.class,
       BenchGenerateCommand.class,
       BenchSampleCommand.class,
-      BenchStepCommand.class
+      BenchStepCommand.class,
+      BenchServerCommand.class
     })
 public final class BenchCommand implements Callable<Integer> {
   @CommandLine.Spec private CommandLine.Model.CommandSpec spec;
