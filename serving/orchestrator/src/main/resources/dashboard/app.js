@@ -593,6 +593,17 @@
     if (!current || !ACTIVE.has(current.status)) select(pick.id, false);
   }
 
+  let runsRenderPending = false;
+
+  function scheduleRunsRender() {
+    if (runsRenderPending) return;
+    runsRenderPending = true;
+    requestAnimationFrame(() => {
+      runsRenderPending = false;
+      renderRuns();
+    });
+  }
+
   function renderRuns() {
     const body = byId('runs-body');
     byId('runs-empty').hidden = state.runs.length > 0;
@@ -779,6 +790,15 @@
       }
       if (!series.upsert(line)) return;
       state.latest[kind] = line;
+      // keep the selected run's row in the runs table as current as the header
+      const row = state.runs.find((r) => r.id === id);
+      if (row) {
+        if (kind === 'metrics' && Number.isFinite(line.step) && line.step >= (row.step || 0)) {
+          row.step = line.step;
+        }
+        if (kind === 'eval' && (!row.eval || !(line.step < row.eval.step))) row.eval = line;
+        scheduleRunsRender();
+      }
       dataChanged();
     });
     source.addEventListener('status', (event) => {
