@@ -37,6 +37,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Sinks;
 
 /**
  * The runs of {@code bond server}: each a folder under the runs folder, in the layout {@code bond
@@ -448,6 +450,7 @@ public final class RunManager implements AutoCloseable {
       run.lastMetrics = JsonLinesMetricsWriter.toJson(m);
       run.step = m.step();
       metrics.stepped(run.id, m);
+      run.changed(); // after the step's metrics and evaluation lines were written
     }
 
     @Override
@@ -480,6 +483,8 @@ public final class RunManager implements AutoCloseable {
     private volatile long step = -1;
     private volatile String lastMetrics;
     private volatile String lastEval;
+    private final Sinks.Many<Long> changes = Sinks.many().multicast().directBestEffort();
+    private long changeCount;
 
     Run(String id, RunDirectory dir, Instant created) {
       this.id = id;
@@ -566,6 +571,24 @@ public final class RunManager implements AutoCloseable {
       this.status = status;
       this.error = error;
       writeStatus();
+      changed();
+    }
+
+    /**
+     * Returns a signal for every change of the run (a step's lines written, an evaluation, a new
+     * status), for followers that read its files only then. Signals are dropped for followers that
+     * are busy; a follower reads everything new when it gets to the next.
+     *
+     * @return the signals (the count of changes so far)
+     */
+    public Flux<Long> changes() {
+      return changes.asFlux();
+    }
+
+    void changed() {
+      synchronized (changes) {
+        changes.tryEmitNext(++changeCount);
+      }
     }
 
     private void writeStatus() throws IOException {

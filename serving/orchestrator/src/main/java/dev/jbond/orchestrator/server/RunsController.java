@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 import reactor.core.publisher.Flux;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * The runs API of {@code bond server}. JSON bodies; errors are {@code {"error": "<one line>"}} with
@@ -44,7 +45,9 @@ public final class RunsController {
 
   private static final Pattern REPORT_FILE =
       Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*\\.(png|html)");
-  private static final Duration POLL = Duration.ofMillis(200);
+
+  /** How often a live stream reads its file when the run signals nothing. */
+  static final Duration FALLBACK = Duration.ofSeconds(2);
 
   private final RunManager manager;
 
@@ -253,17 +256,20 @@ public final class RunsController {
   /**
    * The live stream: the lines from {@code since} on, then new ones as they land, a {@code status}
    * event first and whenever the status changes; it completes once the run is settled (stopped,
-   * finished, failed) and every line was sent.
+   * finished, failed) and every line was sent. The file is read when the run signals a change (its
+   * step's lines are written, its status changes) and, for runs another process writes (a {@code
+   * bond run --resume} of the folder), every {@link #FALLBACK} as well: an idle stream costs one
+   * wake-up per {@link #FALLBACK}, not a read per poll.
    */
   static Flux<Event<String>> events(RunManager.Run run, Path file, String event, long since) {
     LineTail tail = new LineTail(file, since);
     RunStatus[] last = {null};
-    boolean[] done = {false};
-    return Flux.interval(Duration.ZERO, POLL)
-        .onBackpressureDrop()
-        .takeWhile(tick -> !done[0])
+    List<Event<String>> end = List.of(Event.of("").name("end"));
+    return Flux.merge(Flux.just(0L), run.changes(), Flux.interval(FALLBACK, FALLBACK))
+        .onBackpressureLatest()
+        .publishOn(Schedulers.boundedElastic(), 1)
         .concatMapIterable(
-            tick -> {
+            signal -> {
               List<Event<String>> out = new ArrayList<>();
               RunStatus status = run.status(); // before reading: lines then cannot lag the status
               try {
@@ -272,7 +278,7 @@ public final class RunsController {
                 }
               } catch (IOException e) {
                 out.add(Event.of(Json.write(Map.of("error", e.getMessage()))).name("error"));
-                done[0] = true;
+                out.addAll(end);
                 return out;
               }
               if (status != last[0]) {
@@ -280,10 +286,12 @@ public final class RunsController {
                 out.add(Event.of(run.summaryJson()).name("status"));
               }
               if (status.settled()) {
-                done[0] = true;
+                out.addAll(end);
               }
               return out;
-            });
+            })
+        .takeUntil(e -> e == end.get(0))
+        .filter(e -> e != end.get(0));
   }
 
   private static HttpResponse<String> accepted(RunManager.Run run) {
