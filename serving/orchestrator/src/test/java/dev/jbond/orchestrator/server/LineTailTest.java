@@ -46,4 +46,29 @@ class LineTailTest {
     append(file, "{\"step\":3}\n{\"step\":4}\n");
     assertEquals(List.of(4L), steps(tail.poll()));
   }
+
+  @Test
+  void aRewriteThatGrowsPastTheOffsetBeforeThePoll_losesNoStep() throws Exception {
+    Path file = dir.resolve("metrics.jsonl");
+    LineTail tail = new LineTail(file, 0);
+    append(file, "{\"step\":1,\"t\":123456}\n{\"step\":2,\"t\":123456}\n");
+    assertEquals(List.of(1L, 2L), steps(tail.poll()));
+    // resumed from step 2's checkpoint: step 2's line comes back shorter, and step 3 follows,
+    // all before the next poll; the file is longer than what was read
+    Path replacement = dir.resolve("metrics.jsonl.tmp");
+    Files.writeString(replacement, "{\"step\":1,\"t\":123456}\n{\"step\":2,\"t\":1}\n");
+    Files.move(replacement, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    append(file, "{\"step\":3,\"t\":9}\n");
+    assertEquals(List.of(3L), steps(tail.poll()));
+  }
+
+  @Test
+  void aRewriteInPlace_isSeenByItsBytes() throws Exception {
+    Path file = dir.resolve("metrics.jsonl");
+    LineTail tail = new LineTail(file, 0);
+    Files.writeString(file, "{\"step\":1,\"t\":1234}\n{\"step\":2,\"t\":1234}\n");
+    assertEquals(List.of(1L, 2L), steps(tail.poll()));
+    Files.writeString(file, "{\"step\":1,\"t\":1234}\n{\"step\":2}\n{\"step\":3,\"x\":1}\n");
+    assertEquals(List.of(3L), steps(tail.poll()));
+  }
 }
