@@ -66,6 +66,52 @@ public final class DemoAssets {
   /** The prompts file. */
   public static final String PROMPTS_FILE = "prompts.jsonl";
 
+  /**
+   * The inputs of the served policy: the TensorRT-LLM token-id profile the embedded server's
+   * generation models take (as {@code TrtLlmModelConfig} lists them), with the batch dimension in
+   * the dims since the configuration says {@code max_batch_size: 0}.
+   */
+  static final List<TensorSpec> GENERATE_INPUTS =
+      List.of(
+          TensorSpec.of("input_ids", "TYPE_INT32", -1, -1),
+          TensorSpec.of("input_lengths", "TYPE_INT32", -1, 1),
+          TensorSpec.of("request_output_len", "TYPE_INT32", -1, 1),
+          TensorSpec.of("end_id", "TYPE_INT32", -1, 1).asOptional(),
+          TensorSpec.of("pad_id", "TYPE_INT32", -1, 1).asOptional(),
+          TensorSpec.of("temperature", "TYPE_FP32", -1, 1).asOptional(),
+          TensorSpec.of("runtime_top_k", "TYPE_INT32", -1, 1).asOptional(),
+          TensorSpec.of("runtime_top_p", "TYPE_FP32", -1, 1).asOptional(),
+          TensorSpec.of("seed", "TYPE_UINT64", -1, 1).asOptional(),
+          TensorSpec.of("return_log_probs", "TYPE_BOOL", -1, 1).asOptional(),
+          TensorSpec.of("exclude_input_in_output", "TYPE_BOOL", -1, 1).asOptional());
+
+  /** The outputs of the served policy, as {@link #GENERATE_INPUTS} the inputs. */
+  static final List<TensorSpec> GENERATE_OUTPUTS =
+      List.of(
+          TensorSpec.of("output_ids", "TYPE_INT32", -1, -1, -1),
+          TensorSpec.of("sequence_length", "TYPE_INT32", -1, -1),
+          TensorSpec.of("output_log_probs", "TYPE_FP32", -1, -1, -1),
+          TensorSpec.of("cum_log_probs", "TYPE_FP32", -1, -1),
+          TensorSpec.of("batch_index", "TYPE_INT32", -1, 1));
+
+  /**
+   * Returns the served policy's configuration ({@code policy/config.pbtxt}): backend {@code
+   * jbond-generate}, {@code max_batch_size: 0}, and the profile's tensors, so that clients can
+   * discover them through {@code ModelMetadata}.
+   *
+   * @return the configuration
+   */
+  public static TritonModelConfig policyConfig() {
+    return new TritonModelConfig(
+        POLICY_MODEL,
+        TritonModelConfig.GENERATE_BACKEND,
+        0,
+        GENERATE_INPUTS,
+        GENERATE_OUTPUTS,
+        false,
+        Map.of());
+  }
+
   /** The provenance file. */
   public static final String PROVENANCE_FILE = "provenance.json";
 
@@ -270,15 +316,7 @@ public final class DemoAssets {
     Path reward = writeReward(out, settings.rewardSeed());
     log.accept("wrote the reward model " + reward);
 
-    TritonModelConfig policyConfig =
-        new TritonModelConfig(
-            POLICY_MODEL,
-            TritonModelConfig.GENERATE_BACKEND,
-            0,
-            List.of(),
-            List.of(),
-            false,
-            Map.of());
+    TritonModelConfig policyConfig = policyConfig();
     Path policyDir = TritonRepository.versionDirectory(out, POLICY_MODEL, 1, policyConfig);
     Path scratch = Files.createTempDirectory("jbond-sft");
     try {

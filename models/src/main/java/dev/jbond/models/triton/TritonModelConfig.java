@@ -67,14 +67,16 @@ public record TritonModelConfig(
    * @param dataType the Triton data type, for example {@code TYPE_INT64} or {@code TYPE_FP32}
    * @param dims the dims without the batch dimension when {@code max_batch_size > 0}; -1 for a
    *     variable size
+   * @param optional whether a request may leave the input out ({@code optional: true})
    */
-  public record TensorSpec(String name, String dataType, List<Long> dims) {
+  public record TensorSpec(String name, String dataType, List<Long> dims, boolean optional) {
     /**
      * Validates the components.
      *
      * @param name see the record description
      * @param dataType see the record description
      * @param dims see the record description
+     * @param optional see the record description
      * @throws IllegalArgumentException when the name is empty, the data type does not start with
      *     {@code TYPE_}, or the dims are empty or hold a value below -1
      */
@@ -103,7 +105,16 @@ public record TritonModelConfig(
      * @return the spec
      */
     public static TensorSpec of(String name, String dataType, long... dims) {
-      return new TensorSpec(name, dataType, java.util.Arrays.stream(dims).boxed().toList());
+      return new TensorSpec(name, dataType, java.util.Arrays.stream(dims).boxed().toList(), false);
+    }
+
+    /**
+     * Returns this spec as an optional input.
+     *
+     * @return the spec with {@code optional: true}
+     */
+    public TensorSpec asOptional() {
+      return new TensorSpec(name, dataType, dims, true);
     }
   }
 
@@ -147,7 +158,11 @@ public record TritonModelConfig(
       for (int d = 0; d < t.dims().size(); d++) {
         s.append(d == 0 ? "" : ", ").append(t.dims().get(d));
       }
-      s.append(" ]\n  }").append(i + 1 < specs.size() ? ",\n" : "\n");
+      s.append(" ]\n");
+      if (t.optional()) {
+        s.append("    optional: true\n");
+      }
+      s.append("  }").append(i + 1 < specs.size() ? ",\n" : "\n");
     }
     s.append("]\n");
   }

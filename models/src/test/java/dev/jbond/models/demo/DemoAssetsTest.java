@@ -86,6 +86,11 @@ class DemoAssetsTest {
           Files.readAllBytes(out.resolve(file)),
           file + " differs from its generator; run ./bond assets");
     }
+    // the served policy's configuration lists the tensors of its profile
+    assertEquals(
+        DemoAssets.policyConfig().toPbtxt(),
+        Files.readString(COMMITTED.resolve("policy/config.pbtxt")),
+        "policy/config.pbtxt differs from its generator; run ./bond assets");
   }
 
   @Test

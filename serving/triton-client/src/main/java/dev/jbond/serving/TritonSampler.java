@@ -20,19 +20,23 @@ import dev.jbond.serving.triton.TritonTensor;
 import dev.jbond.serving.triton.TritonTensors;
 import dev.jbond.serving.triton.proto.ModelInferRequest;
 import dev.jbond.serving.triton.proto.ModelInferResponse;
+import dev.jbond.serving.triton.proto.ModelMetadataResponse;
 import dev.jbond.spi.PolicySampler;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.IntFunction;
@@ -81,6 +85,7 @@ public final class TritonSampler implements PolicySampler {
   private final boolean burstHint;
   private final Duration deadline;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final Set<String> checkedModels = ConcurrentHashMap.newKeySet();
 
   private TritonSampler(Builder builder) {
     this.client = builder.client;
@@ -150,6 +155,10 @@ public final class TritonSampler implements PolicySampler {
     TritonCallOptions call =
         (options.deadline().isPresent() ? options : options.withDeadline(deadline))
             .withIdempotent(true);
+    if (!checkedModels.contains(model)) {
+      checkServedTensors(model, call);
+      checkedModels.add(model);
+    }
     if (decoupled && batchSamples) {
       return sampleBatched(prompts, samplesPerPrompt, model, seed, call);
     }
@@ -395,6 +404,121 @@ public final class TritonSampler implements PolicySampler {
           BackendException.Code.INTERNAL,
           "Failed to sample from model '" + model + "': " + cause,
           cause);
+    }
+  }
+
+  /**
+   * A tensor this sampler sends or reads: its name, datatype and rank (batch dimension included).
+   */
+  private record Expected(String name, TritonDatatype datatype, int rank) {
+    String describe() {
+      return datatype.wireName() + " of rank " + rank;
+    }
+  }
+
+  /**
+   * Checks, once per model, that the served model's metadata lists every tensor this sampler sends
+   * and reads with the datatype and rank it uses: a mismatch would otherwise surface as a failed
+   * request per sample, or as numbers read with the wrong type. A model whose metadata lists no
+   * tensors at all (a server that does not describe its models) is not checked.
+   *
+   * @throws IllegalStateException naming the tensor, the expected and the served type
+   * @throws BackendException when the metadata cannot be fetched
+   */
+  private void checkServedTensors(String model, TritonCallOptions call) {
+    ModelMetadataResponse metadata;
+    try {
+      metadata = client.modelMetadata(model, "", call).get();
+    } catch (InterruptedException e) {
+      throw interrupted(model, e);
+    } catch (ExecutionException | CompletionException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      if (cause instanceof BackendException backend) {
+        throw new BackendException(backend.code(), backend.getMessage(), backend);
+      }
+      throw new BackendException(
+          BackendException.Code.INTERNAL,
+          "Failed to read the metadata of model '" + model + "': " + cause,
+          cause);
+    }
+    if (metadata.getInputsCount() == 0 && metadata.getOutputsCount() == 0) {
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "Model ''{0}'' lists no tensors in its metadata; its inputs and outputs are not checked",
+          model);
+      return;
+    }
+    TritonDatatype token = profile.tokenDatatype();
+    List<Expected> inputs = new ArrayList<>();
+    for (Slot slot :
+        List.of(
+            Slot.INPUT_IDS,
+            Slot.INPUT_LENGTHS,
+            Slot.REQUEST_OUTPUT_LEN,
+            Slot.END_ID,
+            Slot.PAD_ID,
+            Slot.RUNTIME_TOP_K)) {
+      inputs.add(new Expected(profile.name(slot), token, 2));
+    }
+    inputs.add(new Expected(profile.name(Slot.TEMPERATURE), TritonDatatype.FP32, 2));
+    inputs.add(new Expected(profile.name(Slot.RUNTIME_TOP_P), TritonDatatype.FP32, 2));
+    inputs.add(new Expected(profile.name(Slot.SEED), profile.seedDatatype(), 2));
+    inputs.add(new Expected(profile.name(Slot.RETURN_LOG_PROBS), TritonDatatype.BOOL, 2));
+    List<Expected> outputs = new ArrayList<>();
+    outputs.add(new Expected(profile.name(Slot.OUTPUT_IDS), token, 3));
+    outputs.add(new Expected(profile.name(Slot.SEQUENCE_LENGTH), token, 2));
+    if (returnLogProbs) {
+      outputs.add(new Expected(profile.name(Slot.OUTPUT_LOG_PROBS), TritonDatatype.FP32, 3));
+    }
+    check(model, "input", inputs, metadata.getInputsList());
+    check(model, "output", outputs, metadata.getOutputsList());
+  }
+
+  private static void check(
+      String model,
+      String kind,
+      List<Expected> expected,
+      List<ModelMetadataResponse.TensorMetadata> served) {
+    Map<String, ModelMetadataResponse.TensorMetadata> byName = new HashMap<>();
+    for (ModelMetadataResponse.TensorMetadata t : served) {
+      byName.put(t.getName(), t);
+    }
+    for (Expected e : expected) {
+      ModelMetadataResponse.TensorMetadata t = byName.get(e.name());
+      if (t == null) {
+        throw new IllegalStateException(
+            "Expected model '"
+                + model
+                + "' to have "
+                + kind
+                + " '"
+                + e.name()
+                + "' ("
+                + e.describe()
+                + "), found no such "
+                + kind
+                + " (it has: "
+                + served.stream().map(ModelMetadataResponse.TensorMetadata::getName).toList()
+                + ")");
+      }
+      if (!t.getDatatype().equals(e.datatype().wireName()) || t.getShapeCount() != e.rank()) {
+        throw new IllegalStateException(
+            "Expected "
+                + kind
+                + " '"
+                + e.name()
+                + "' of model '"
+                + model
+                + "' to be "
+                + e.describe()
+                + ", found "
+                + t.getDatatype()
+                + " of rank "
+                + t.getShapeCount()
+                + " (shape "
+                + t.getShapeList()
+                + ")");
+      }
     }
   }
 

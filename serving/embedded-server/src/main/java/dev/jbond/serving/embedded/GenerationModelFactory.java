@@ -11,6 +11,19 @@ import dev.jbond.serving.triton.proto.ModelConfig;
 @FunctionalInterface
 public interface GenerationModelFactory {
   /**
+   * Completes a configuration that lists no inputs and no outputs with the tensors the models of
+   * this factory take and return, as Triton auto-completes the configuration of an ONNX model, so
+   * that {@code ModelMetadata} and {@code ModelConfig} let a client discover them. Default: the
+   * configuration as it is.
+   *
+   * @param config the model's configuration, with its name filled in
+   * @return the configuration to serve
+   */
+  default ModelConfig complete(ModelConfig config) {
+    return config;
+  }
+
+  /**
    * Creates the model of one version.
    *
    * @param config the model's configuration, with its name filled in; the implementation may read

@@ -319,7 +319,7 @@ final class ModelManager implements AutoCloseable {
                               + GenerationModel.BACKEND
                               + "' (EmbeddedTritonServer.Builder.optGenerationModelFactory),"
                               + " found none"));
-      ModelConfig config = source.config().toBuilder().setName(name).build();
+      ModelConfig config = factory.complete(source.config().toBuilder().setName(name).build());
       GenerationModel model = factory.create(config, version);
       if (model == null) {
         throw new ModelLoadException(

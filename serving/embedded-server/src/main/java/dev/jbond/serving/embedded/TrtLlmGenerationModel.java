@@ -14,9 +14,13 @@ import dev.jbond.onnx.ort.OrtSessions;
 import dev.jbond.onnx.ort.SessionConfig;
 import dev.jbond.serving.TensorProfile;
 import dev.jbond.serving.TensorProfile.Slot;
+import dev.jbond.serving.TrtLlmModelConfig;
 import dev.jbond.serving.triton.TritonDatatype;
 import dev.jbond.serving.triton.TritonTensor;
 import dev.jbond.serving.triton.proto.InferParameter;
+import dev.jbond.serving.triton.proto.ModelConfig;
+import dev.jbond.serving.triton.proto.ModelInput;
+import dev.jbond.serving.triton.proto.ModelOutput;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -215,7 +219,58 @@ public final class TrtLlmGenerationModel implements GenerationModel {
    */
   public static GenerationModelFactory factory(Settings settings) {
     Objects.requireNonNull(settings, "settings");
-    return (config, version) -> open(config.getName() + ":" + version.version(), version, settings);
+    return new GenerationModelFactory() {
+      @Override
+      public GenerationModel create(ModelConfig config, ModelVersionDirectory version)
+          throws ModelLoadException {
+        return open(config.getName() + ":" + version.version(), version, settings);
+      }
+
+      @Override
+      public ModelConfig complete(ModelConfig config) {
+        return completeConfig(config, settings.profile());
+      }
+    };
+  }
+
+  /**
+   * Completes a configuration that lists no tensors with the profile's inputs and outputs (as
+   * {@link TrtLlmModelConfig#config} lists them); with {@code max_batch_size: 0} their dims carry
+   * the batch dimension themselves. A configuration that lists tensors is returned as it is.
+   *
+   * @param config the configuration
+   * @param profile the tensor names and datatypes the model serves
+   * @return the completed configuration
+   */
+  static ModelConfig completeConfig(ModelConfig config, TensorProfile profile) {
+    if (config.getInputCount() > 0 || config.getOutputCount() > 0) {
+      return config;
+    }
+    ModelConfig tensors =
+        TrtLlmModelConfig.config(
+            config.getName(),
+            Math.max(1, config.getMaxBatchSize()),
+            config.getModelTransactionPolicy().getDecoupled(),
+            profile);
+    boolean batched = config.getMaxBatchSize() > 0;
+    ModelConfig.Builder completed = config.toBuilder();
+    for (ModelInput input : tensors.getInputList()) {
+      completed.addInput(
+          batched
+              ? input
+              : input.toBuilder().clearDims().addDims(-1).addAllDims(input.getDimsList()).build());
+    }
+    for (ModelOutput output : tensors.getOutputList()) {
+      completed.addOutput(
+          batched
+              ? output
+              : output.toBuilder()
+                  .clearDims()
+                  .addDims(-1)
+                  .addAllDims(output.getDimsList())
+                  .build());
+    }
+    return completed.build();
   }
 
   /**
