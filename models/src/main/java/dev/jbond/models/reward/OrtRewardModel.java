@@ -36,7 +36,9 @@ import java.util.StringJoiner;
  * <pre>
  *   input_ids        INT64 [B, T]     prompt ++ completion, right-padded with the pad id
  *   attention_mask   INT64 [B, T]     1 on real tokens, 0 on padding (optional input)
- *   score            FLOAT or DOUBLE [B] or [B, 1]
+ *   score            FLOAT or DOUBLE [B] or [B, 1]; or
+ *   logits           FLOAT or DOUBLE [B, labels], the column {@link Builder#optLabel} names
+ *                    (Hugging Face sequence classification)
  * </pre>
  *
  * <p>The names are configurable ({@link Builder#optInputIdsName}, {@link
@@ -72,12 +74,16 @@ public final class OrtRewardModel extends OrtResource implements RewardModel {
   private final int padTokenId;
   private final OptionalInt vocabularySize;
   private final int maxBatchRows;
+  private final int label;
+  private final boolean labelGiven;
 
   private OrtRewardModel(Builder b, OrtModelSession session) {
     this.session = session;
     this.padTokenId = b.padTokenId;
     this.vocabularySize = b.vocabularySize;
     this.maxBatchRows = b.maxBatchRows;
+    this.label = b.label.orElse(0);
+    this.labelGiven = b.label.isPresent();
     String model = session.modelName();
     this.inputIdsName = b.inputIdsName;
     Checks.checkArgument(
@@ -179,10 +185,28 @@ public final class OrtRewardModel extends OrtResource implements RewardModel {
             session.modelName(),
             t.type);
         long[] shape = t.getShape();
-        boolean ok = shape.length == 1 || (shape.length == 2 && (shape[1] == 1 || shape[1] < 0));
+        boolean ok =
+            (shape.length == 1 && label == 0)
+                || (shape.length == 2
+                    && (shape[1] < 0 || label < shape[1])
+                    && (labelGiven || shape[1] <= 1));
+        if (!ok && shape.length == 2 && labelGiven) {
+          throw new IllegalArgumentException(
+              "Expected reward.label in [0, "
+                  + shape[1]
+                  + ") for output '"
+                  + outputName
+                  + "' of reward model '"
+                  + session.modelName()
+                  + "' (shape "
+                  + formatShape(shape)
+                  + "), found "
+                  + label);
+        }
         Checks.checkArgument(
             ok,
-            "Expected reward output '%s' of shape [B] or [B, 1], found %s",
+            "Expected reward output '%s' of shape [B] or [B, 1] (or [B, labels] with reward.label"
+                + " choosing the column), found %s",
             outputName,
             formatShape(shape));
       }
@@ -259,23 +283,34 @@ public final class OrtRewardModel extends OrtResource implements RewardModel {
     maskName.ifPresent(name -> inputs.put(name, Tensor.longs(shape, mask)));
     Tensor out = session.run(inputs, List.of(outputName)).get(outputName);
     long[] found = out.shape();
+    int columns = found.length == 2 ? (int) found[1] : 1;
     boolean ok =
-        (found.length == 1 && found[0] == rows)
-            || (found.length == 2 && found[0] == rows && found[1] == 1);
+        (found.length == 1 && found[0] == rows && label == 0)
+            || (found.length == 2
+                && found[0] == rows
+                && label < columns
+                && (labelGiven || columns == 1));
     Checks.checkState(
         ok,
-        "Expected reward output '%s' of shape [%d] or [%d, 1], found %s",
+        "Expected reward output '%s' of shape [%d] or [%d, n > %d], found %s",
         outputName,
         rows,
         rows,
+        label,
         Arrays.toString(found));
+    double[] values;
     if (out.elementType() == ElementType.DOUBLE) {
-      return out.toDoubleArray();
+      values = out.toDoubleArray();
+    } else {
+      float[] floats = out.toFloatArray();
+      values = new double[floats.length];
+      for (int i = 0; i < floats.length; i++) {
+        values[i] = floats[i];
+      }
     }
-    float[] floats = out.toFloatArray();
-    double[] scores = new double[floats.length];
-    for (int i = 0; i < floats.length; i++) {
-      scores[i] = floats[i];
+    double[] scores = new double[rows];
+    for (int r = 0; r < rows; r++) {
+      scores[r] = values[r * columns + label];
     }
     return scores;
   }
@@ -325,6 +360,7 @@ public final class OrtRewardModel extends OrtResource implements RewardModel {
     private int padTokenId = 0;
     private OptionalInt vocabularySize = OptionalInt.empty();
     private int maxBatchRows = DEFAULT_MAX_BATCH_ROWS;
+    private OptionalInt label = OptionalInt.empty();
     private SessionConfig sessionConfig = SessionConfig.defaults();
 
     private Builder(Path file, Graph graph) {
@@ -396,6 +432,19 @@ public final class OrtRewardModel extends OrtResource implements RewardModel {
      */
     public Builder optVocabularySize(int size) {
       this.vocabularySize = OptionalInt.of(Checks.checkAtLeast(size, 1, "vocabulary size"));
+      return this;
+    }
+
+    /**
+     * Sets the column of a {@code [B, labels]} output (a Hugging Face sequence classifier's {@code
+     * logits}) that is the reward; a {@code [B]} or {@code [B, 1]} output takes label 0 (default
+     * 0).
+     *
+     * @param label the column, {@code >= 0}
+     * @return this builder
+     */
+    public Builder optLabel(int label) {
+      this.label = OptionalInt.of(Checks.checkAtLeast(label, 0, "label"));
       return this;
     }
 

@@ -85,7 +85,8 @@ class OrtRewardModelTest {
     OrtRewardModel.Builder b =
         OrtRewardModel.builder(sumGraph("input_ids", "attention_mask", "score", 7));
     assertEquals(
-        "Expected reward output 'score' of shape [B] or [B, 1], found [B, 7]",
+        "Expected reward output 'score' of shape [B] or [B, 1] (or [B, labels] with reward.label"
+            + " choosing the column), found [B, 7]",
         assertThrows(IllegalArgumentException.class, b::build).getMessage());
   }
 
@@ -143,5 +144,40 @@ class OrtRewardModelTest {
         assertThrows(
                 IllegalStateException.class, () -> rm.score(List.of(generation(new int[] {1}))))
             .getMessage());
+  }
+
+  /** logits [B, 3] = [sum, 2 sum, -sum] of the masked ids: a sequence classifier's output. */
+  private static Graph logitsGraph() {
+    Graph g = Graph.create("logits_reward", 17);
+    Value ids = g.addInput("input_ids", IDS);
+    Value mask = g.addInput("attention_mask", IDS);
+    Value masked =
+        g.ops().mul(g.ops().cast(ids, ElementType.FLOAT), g.ops().cast(mask, ElementType.FLOAT));
+    Value sum = g.ops().reduceSum(masked, true, 1);
+    Value logits = g.ops().concat(1, sum, g.ops().mul(sum, g.constantFloat(2f)), g.ops().neg(sum));
+    Value out = g.node("Identity").input(logits).output("logits");
+    g.addOutput(out, TensorType.of(ElementType.FLOAT, Dim.symbolic("B"), Dim.of(3)));
+    return g;
+  }
+
+  @Test
+  void logits_theLabelChoosesTheColumn() throws Exception {
+    List<Generation> gs = List.of(generation(new int[] {1, 2}, 3), generation(new int[] {4}, 5));
+    for (int label = 0; label < 3; label++) {
+      try (OrtRewardModel rm =
+          OrtRewardModel.builder(logitsGraph()).optOutputName("logits").optLabel(label).build()) {
+        double factor = new double[] {1, 2, -1}[label];
+        assertArrayEquals(new double[] {6 * factor, 9 * factor}, rm.score(gs), 0, "label " + label);
+      }
+    }
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                OrtRewardModel.builder(logitsGraph()).optOutputName("logits").optLabel(3).build());
+    assertEquals(
+        "Expected reward.label in [0, 3) for output 'logits' of reward model 'logits_reward' (shape"
+            + " [B, 3]), found 3",
+        e.getMessage());
   }
 }

@@ -18,6 +18,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -51,6 +52,7 @@ public final class TritonRewardModel implements RewardModel {
   private final Optional<String> maskName;
   private final String outputName;
   private final int label;
+  private final boolean labelGiven;
   private final int padTokenId;
   private final int maxBatchRows;
   private final Duration deadline;
@@ -63,7 +65,8 @@ public final class TritonRewardModel implements RewardModel {
     this.inputIdsName = b.inputIdsName;
     this.maskName = b.maskName;
     this.outputName = b.outputName;
-    this.label = b.label;
+    this.label = b.label.orElse(0);
+    this.labelGiven = b.label.isPresent();
     this.padTokenId = b.padTokenId;
     this.maxBatchRows = b.maxBatchRows;
     this.deadline = b.deadline;
@@ -167,7 +170,12 @@ public final class TritonRewardModel implements RewardModel {
     }
     long[] shape = out.shape();
     int columns = shape.length == 2 ? (int) shape[1] : 1;
-    boolean ok = shape.length >= 1 && shape.length <= 2 && shape[0] == rows && label < columns;
+    boolean ok =
+        shape.length >= 1
+            && shape.length <= 2
+            && shape[0] == rows
+            && label < columns
+            && (labelGiven || columns == 1);
     if (!ok) {
       throw new IllegalStateException(
           "Expected reward output '"
@@ -267,6 +275,18 @@ public final class TritonRewardModel implements RewardModel {
               + out.getShapeList()
               + ")");
     }
+    if (!labelGiven && columns > 1) {
+      throw new IllegalStateException(
+          "Expected reward.label to choose one of the "
+              + columns
+              + " columns of output '"
+              + outputName
+              + "' of reward model '"
+              + model
+              + "' (shape "
+              + out.getShapeList()
+              + "), found none");
+    }
     if (columns >= 0 && label >= columns) {
       throw new IllegalStateException(
           "Expected reward.label in [0, "
@@ -321,7 +341,7 @@ public final class TritonRewardModel implements RewardModel {
     private String inputIdsName = "input_ids";
     private Optional<String> maskName = Optional.of("attention_mask");
     private String outputName = "score";
-    private int label;
+    private OptionalInt label = OptionalInt.empty();
     private int padTokenId;
     private int maxBatchRows = 64;
     private Duration deadline = Duration.ofSeconds(60);
@@ -369,7 +389,8 @@ public final class TritonRewardModel implements RewardModel {
     }
 
     /**
-     * Sets the column of a {@code [B, labels]} output that is the reward. Default: 0.
+     * Sets the column of a {@code [B, labels]} output that is the reward; required for an output of
+     * more than one column. Default: none (a {@code [B]} or {@code [B, 1]} output).
      *
      * @param label the column, {@code >= 0}
      * @return this builder
@@ -378,7 +399,7 @@ public final class TritonRewardModel implements RewardModel {
       if (label < 0) {
         throw new IllegalArgumentException("Expected a label >= 0, found " + label);
       }
-      this.label = label;
+      this.label = OptionalInt.of(label);
       return this;
     }
 
