@@ -174,7 +174,9 @@ public final class DemoCommand implements Callable<Integer> {
             "attention_mask",
             "score",
             64,
-            1),
+            1,
+            null,
+            null),
         // 64 prompts per step: batch 32 wastes KL on gradient noise (KL / Best-of-N frontier KL
         // 2.0-2.5 against about 1.8), 128 gains nothing for twice the time
         new RunConfig.Prompts(shown.resolve(DemoAssets.PROMPTS_FILE).toString(), 64, 0.2),

@@ -123,7 +123,7 @@ public final class EvalCommand implements Callable<Integer> {
     try (OrtRewardModel rm =
             RunComponents.reward(
                 new RunConfig.Reward(
-                    reward.toString(), "input_ids", "attention_mask", "score", 64, 0),
+                    reward.toString(), "input_ids", "attention_mask", "score", 64, 0, null, null),
                 pol,
                 false);
         DirectSampler policySampler = DirectSampler.builder(pol, sampling).build();

@@ -55,7 +55,7 @@ public record RunConfig(
     return new RunConfig(
         new Policy(""),
         new Reference(null),
-        new Reward("", "input_ids", "attention_mask", "score", 64, 0),
+        new Reward("", "input_ids", "attention_mask", "score", 64, 0, null, null),
         new Prompts("", 32, 0.2),
         new Sampling(64, 1.0, 0, 1.0),
         new ObjectiveSection(
@@ -106,8 +106,9 @@ public record RunConfig(
   public record Reference(@Nullable String model) {}
 
   /**
-   * The reward model: an ONNX graph from token ids (and mask) to one score per sequence, run in
-   * process on ONNX Runtime.
+   * The reward model: an ONNX graph from token ids (and mask) to one score per sequence (or a
+   * sequence classifier's logits with a label choosing the column), run in process on ONNX Runtime,
+   * or served by Triton.
    *
    * @param model the {@code .onnx} file, or a directory holding one (a Triton model directory: its
    *     highest version's {@code model.onnx})
@@ -116,6 +117,11 @@ public record RunConfig(
    * @param output the score output's name
    * @param maxBatchRows sequences per ONNX Runtime run
    * @param threads ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose
+   * @param label the column of a {@code [B, labels]} output (a Hugging Face sequence classifier's
+   *     {@code logits}) that is the reward; null: the output has one score per sequence
+   * @param tritonModel the name under which Triton serves the reward model: scores then go over
+   *     ModelInfer to the run's endpoints (with the embedded server, it serves {@code model} under
+   *     this name); null: scored in process
    */
   @Introspected
   public record Reward(
@@ -124,7 +130,10 @@ public record RunConfig(
       @Nullable String attentionMask,
       @NotBlank(message = "expected an output name") String output,
       @Min(value = 1, message = "expected an integer >= 1") int maxBatchRows,
-      @Min(value = 0, message = "expected an integer >= 0") int threads) {}
+      @Min(value = 0, message = "expected an integer >= 0") int threads,
+      @Nullable @Min(value = 0, message = "expected an integer >= 0") Integer label,
+      @Nullable @Pattern(regexp = "[A-Za-z0-9][A-Za-z0-9._-]*", message = "expected a model name")
+          String tritonModel) {}
 
   /**
    * The prompts.

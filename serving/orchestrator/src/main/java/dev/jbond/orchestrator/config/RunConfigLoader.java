@@ -393,7 +393,9 @@ public final class RunConfigLoader {
             r.attentionMask(),
             r.output(),
             r.maxBatchRows(),
-            r.threads()),
+            r.threads(),
+            r.label(),
+            r.tritonModel()),
         new RunConfig.Prompts(
             path(base, c.prompts().file()), c.prompts().batchSize(), c.prompts().heldOut()),
         c.sampling(),

@@ -13,11 +13,14 @@ import dev.jbond.onnx.ort.SessionConfig;
 import dev.jbond.onnx.train.LearnerConfig;
 import dev.jbond.onnx.train.LearningRateSchedule;
 import dev.jbond.orchestrator.config.RunConfig;
+import dev.jbond.serving.TritonRewardModel;
+import dev.jbond.spi.RewardModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
@@ -145,7 +148,40 @@ public final class RunComponents {
   }
 
   /**
-   * Opens the reward model.
+   * Opens the reward model of a run: over Triton when {@code reward.triton-model} names it (on the
+   * run's endpoints, through its client), else in process.
+   *
+   * @param reward the reward section
+   * @param policy the policy's model directory (the pad token and vocabulary the reward reads)
+   * @param spin whether ONNX Runtime's threads may spin
+   * @param serving the run's serving
+   * @return the reward model; the caller closes it
+   * @throws IOException when the model cannot be read
+   */
+  static RewardModel reward(
+      RunConfig.Reward reward, ModelDirectory policy, boolean spin, RunServing serving)
+      throws IOException {
+    if (reward.tritonModel() == null) {
+      return reward(reward, policy, spin);
+    }
+    TritonRewardModel.Builder b =
+        TritonRewardModel.builder(serving.client(), reward.tritonModel())
+            .optInputIdsName(reward.inputIds())
+            .optAttentionMaskName(
+                reward.attentionMask() == null || reward.attentionMask().isEmpty()
+                    ? Optional.empty()
+                    : Optional.of(reward.attentionMask()))
+            .optOutputName(reward.output())
+            .optMaxBatchRows(reward.maxBatchRows());
+    if (reward.label() != null) {
+      b.optLabel(reward.label());
+    }
+    policy.padTokenId().ifPresent(b::optPadTokenId);
+    return b.build();
+  }
+
+  /**
+   * Opens the reward model in process.
    *
    * @param reward the reward section
    * @param policy the policy's model directory (the pad token and vocabulary the reward reads)
@@ -163,6 +199,9 @@ public final class RunComponents {
       b.optAttentionMaskName(reward.attentionMask());
     }
     b.optOutputName(reward.output());
+    if (reward.label() != null) {
+      b.optLabel(reward.label());
+    }
     policy.padTokenId().ifPresent(b::optPadTokenId);
     b.optVocabularySize(policy.config().vocabSize());
     b.optMaxBatchRows(reward.maxBatchRows());

@@ -12,7 +12,6 @@ import dev.jbond.metrics.StepMetrics;
 import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.models.demo.CorpusFiles;
 import dev.jbond.models.generate.DirectSampler;
-import dev.jbond.models.reward.OrtRewardModel;
 import dev.jbond.objective.Objective;
 import dev.jbond.objective.SamplePlan;
 import dev.jbond.onnx.train.OrtPolicyLearner;
@@ -23,6 +22,7 @@ import dev.jbond.orchestrator.config.RunConfigLoader;
 import dev.jbond.orchestrator.eval.EvalResult;
 import dev.jbond.orchestrator.eval.Evaluator;
 import dev.jbond.orchestrator.export.Exporter;
+import dev.jbond.spi.RewardModel;
 import dev.jbond.spi.WeightPublisher;
 import jakarta.inject.Singleton;
 import java.io.IOException;
@@ -192,12 +192,11 @@ public final class RunEngine {
               t.setDaemon(true);
               return t;
             });
-    try (OrtRewardModel reward = RunComponents.reward(config.reward(), policy, spin);
-        OrtPolicyLearner learner =
+    try (OrtPolicyLearner learner =
             OrtPolicyLearner.open(
                 policy.fullGraph(), RunComponents.learner(config.optimizer(), total, spin));
-        RunServing serving =
-            RunServing.start(config, dir, policy, needsReference, spin, listener)) {
+        RunServing serving = RunServing.start(config, dir, policy, needsReference, spin, listener);
+        RewardModel reward = RunComponents.reward(config.reward(), policy, spin, serving)) {
       FileCheckpointStore store =
           FileCheckpointStore.open(dir.checkpoints(), run.keepCheckpoints());
       AtomicReference<JbondLoop> loopRef = new AtomicReference<>();
@@ -546,7 +545,7 @@ public final class RunEngine {
       RunDirectory dir,
       ModelDirectory policy,
       List<Prompt> prompts,
-      OrtRewardModel reward,
+      RewardModel reward,
       RunServing serving,
       String referenceIdentity)
       throws IOException {

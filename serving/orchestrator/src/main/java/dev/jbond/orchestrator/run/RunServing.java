@@ -29,7 +29,9 @@ import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -104,6 +106,9 @@ final class RunServing implements AutoCloseable {
       List<String> models = new ArrayList<>(List.of(s.models().policy(), s.models().anchor()));
       if (needsReference) {
         models.add(s.models().reference());
+      }
+      if (config.reward().tritonModel() != null) {
+        models.add(config.reward().tritonModel());
       }
       client =
           TritonClient.builder(
@@ -186,6 +191,23 @@ final class RunServing implements AutoCloseable {
           initial,
           policy.eosTokenId(),
           policy.padTokenId());
+    }
+    RunConfig.Reward reward = config.reward();
+    if (reward.tritonModel() != null) {
+      // the reward under its served name, an ONNX model the server completes the config of
+      Path version = repository.resolve(reward.tritonModel()).resolve("1");
+      Files.createDirectories(version);
+      Files.copy(
+          RunComponents.rewardFile(Path.of(reward.model())),
+          version.resolve("model.onnx"),
+          StandardCopyOption.REPLACE_EXISTING);
+      Files.writeString(
+          repository.resolve(reward.tritonModel()).resolve("config.pbtxt"),
+          "name: \""
+              + reward.tritonModel()
+              + "\"\nbackend: \"onnxruntime\"\nmax_batch_size: "
+              + reward.maxBatchRows()
+              + "\n");
     }
     SessionConfig session = RunComponents.session(s.threads(), spin);
     EmbeddedTritonServer server =

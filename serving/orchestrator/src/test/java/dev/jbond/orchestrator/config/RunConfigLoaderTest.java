@@ -74,13 +74,19 @@ class RunConfigLoaderTest {
         Arguments.of(
             "reward: {model: reward.onnx, batch: 3}",
             "reward.batch: unknown key, expected one of [model, input-ids, attention-mask, output,"
-                + " max-batch-rows, threads]"),
+                + " max-batch-rows, threads, label, triton-model]"),
         Arguments.of(
             "reward: {model: reward.onnx, max-batch-rows: many}",
             "reward.max-batch-rows: expected an integer, found \"many\""),
         Arguments.of(
             "reward: {model: reward.onnx, max-batch-rows: 0}",
             "reward.max-batch-rows: expected an integer >= 1, found 0"),
+        Arguments.of(
+            "reward: {model: reward.onnx, label: -1}",
+            "reward.label: expected an integer >= 0, found -1"),
+        Arguments.of(
+            "reward: {model: reward.onnx, triton-model: \"../x\"}",
+            "reward.triton-model: expected a model name, found \"../x\""),
         // prompts
         Arguments.of(
             "prompts: {file: prompts.jsonl, shuffle: true}",
