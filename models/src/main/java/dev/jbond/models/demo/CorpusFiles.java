@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -134,6 +135,22 @@ public final class CorpusFiles {
    *     repeats; the message names the file and the line
    */
   public static List<Prompt> readPrompts(Path file) throws IOException {
+    return readPrompts(file, Optional.empty());
+  }
+
+  /**
+   * Reads a prompts file whose prompts are token ids or text.
+   *
+   * @param file a file of {@code {"id": ..., "prompt": [ids] or "text", ...}} lines; other members
+   *     are ignored, blank lines skipped
+   * @param tokenizer the policy's tokenizer, which encodes text prompts; empty: only token ids
+   * @return the prompts in file order
+   * @throws IOException when the file cannot be read, or a line is not such an object, an id
+   *     repeats, a text prompt is empty, or a text prompt comes without a tokenizer; the message
+   *     names the file and the line
+   */
+  public static List<Prompt> readPrompts(Path file, Optional<Tokenizer> tokenizer)
+      throws IOException {
     List<Prompt> prompts = new ArrayList<>();
     Set<String> ids = new HashSet<>();
     List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
@@ -148,7 +165,22 @@ public final class CorpusFiles {
       if (!ids.add(id)) {
         throw lineError(file, i, "unique prompt ids", "'" + id + "' again");
       }
-      prompts.add(new Prompt(id, tokens(file, i, line, "prompt")));
+      if (line.get("prompt") instanceof String text) {
+        if (tokenizer.isEmpty()) {
+          throw lineError(
+              file,
+              i,
+              "token ids in 'prompt' (the policy has no tokenizer to encode text: add its"
+                  + " tokenizer.json to the model directory)",
+              "text");
+        }
+        if (text.isEmpty()) {
+          throw lineError(file, i, "a non-empty text or token ids in 'prompt'", "\"\"");
+        }
+        prompts.add(new Prompt(id, tokenizer.get().encode(text)));
+      } else {
+        prompts.add(new Prompt(id, tokens(file, i, line, "prompt")));
+      }
     }
     return prompts;
   }

@@ -197,4 +197,43 @@ class CorpusFilesTest {
         "Expected an array of token ids 'completion' on line 1 of " + file + ", found none",
         e.getMessage());
   }
+
+  @Test
+  void readPrompts_textPrompts_areEncodedWithThePolicysTokenizer(@TempDir Path dir)
+      throws IOException {
+    Path file = dir.resolve("prompts.jsonl");
+    Files.writeString(
+        file,
+        "{\"id\": \"ids\", \"prompt\": [84, 104]}\n"
+            + "{\"id\": \"text\", \"prompt\": \"The soup was \u00e9tonnant\"}\n",
+        StandardCharsets.UTF_8);
+    ByteTokenizer bytes = new ByteTokenizer();
+
+    List<Prompt> read = CorpusFiles.readPrompts(file, java.util.Optional.of(bytes));
+
+    assertEquals(TokenSequence.of(84, 104), read.get(0).tokens());
+    assertEquals(bytes.encode("The soup was \u00e9tonnant"), read.get(1).tokens());
+    assertEquals("The soup was \u00e9tonnant", bytes.decode(read.get(1).tokens()));
+  }
+
+  @Test
+  void readPrompts_textWithoutTokenizerOrEmpty_isOneLine(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("prompts.jsonl");
+    Files.writeString(file, "{\"id\": \"a\", \"prompt\": \"Hello\"}\n");
+    IOException none = assertThrows(IOException.class, () -> CorpusFiles.readPrompts(file));
+    assertEquals(
+        "Expected token ids in 'prompt' (the policy has no tokenizer to encode text: add its"
+            + " tokenizer.json to the model directory) on line 1 of "
+            + file
+            + ", found text",
+        none.getMessage());
+    Files.writeString(file, "{\"id\": \"a\", \"prompt\": \"\"}\n");
+    IOException empty =
+        assertThrows(
+            IOException.class,
+            () -> CorpusFiles.readPrompts(file, java.util.Optional.of(new ByteTokenizer())));
+    assertEquals(
+        "Expected a non-empty text or token ids in 'prompt' on line 1 of " + file + ", found \"\"",
+        empty.getMessage());
+  }
 }

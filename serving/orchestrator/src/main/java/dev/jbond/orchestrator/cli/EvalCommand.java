@@ -111,7 +111,7 @@ public final class EvalCommand implements Callable<Integer> {
               + ", found "
               + ref.config());
     }
-    List<Prompt> all = CorpusFiles.readPrompts(prompts);
+    List<Prompt> all = CorpusFiles.readPrompts(prompts, pol.tokenizer());
     if (all.isEmpty()) {
       throw new IllegalArgumentException("Expected at least one prompt in " + prompts);
     }

@@ -122,7 +122,7 @@ public final class SampleCommand implements Callable<Integer> {
         !bestOf || reward != null, "Expected --reward with --best-of, found no reward model");
     ModelDirectory dir = ModelDirectory.read(policy);
     Optional<Tokenizer> tokenizer = dir.tokenizer();
-    List<Prompt> all = CorpusFiles.readPrompts(prompts);
+    List<Prompt> all = CorpusFiles.readPrompts(prompts, tokenizer);
     Checks.checkArgument(!all.isEmpty(), "Expected at least one prompt in %s, found none", prompts);
     List<Prompt> used = limit > 0 && limit < all.size() ? all.subList(0, limit) : all;
     SamplingConfig sampling =

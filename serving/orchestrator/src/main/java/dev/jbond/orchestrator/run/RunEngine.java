@@ -174,7 +174,8 @@ public final class RunEngine {
     ModelDirectory policy = ModelDirectory.read(Path.of(config.policy().model()));
     String referenceIdentity = identity(policy);
     checkReference(config, referenceIdentity);
-    List<Prompt> all = CorpusFiles.readPrompts(Path.of(config.prompts().file()));
+    List<Prompt> all =
+        CorpusFiles.readPrompts(Path.of(config.prompts().file()), policy.tokenizer());
     Split split = split(all, config.prompts().heldOut(), config.eval().maxPrompts(), config.run());
     Objective objective = RunComponents.objective(config.objective());
     SamplePlan plan = objective.plan();
