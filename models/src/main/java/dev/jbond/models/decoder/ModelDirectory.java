@@ -5,6 +5,7 @@ import dev.jbond.internal.Json;
 import dev.jbond.models.tokenizer.ByteTokenizer;
 import dev.jbond.models.tokenizer.HuggingFaceTokenizer;
 import dev.jbond.models.tokenizer.Tokenizer;
+import dev.jbond.models.tokenizer.TokenizerFormatException;
 import dev.jbond.onnx.ModelLoadException;
 import dev.jbond.onnx.graph.Graph;
 import dev.jbond.onnx.graph.ModelFiles;
@@ -255,13 +256,24 @@ public record ModelDirectory(
    *
    * @return the tokenizer, when one is known
    * @throws dev.jbond.models.tokenizer.TokenizerFormatException when {@code tokenizer.json} does
-   *     not parse
+   *     not parse, or has more tokens than the model's vocabulary
    * @throws IOException when {@code tokenizer.json} cannot be read
    */
   public Optional<Tokenizer> tokenizer() throws IOException {
     Path file = root.resolve(TOKENIZER_FILE);
     if (Files.exists(file)) {
-      return Optional.of(HuggingFaceTokenizer.load(file));
+      HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.load(file);
+      if (tokenizer.vocabularySize() > config.vocabSize()) {
+        throw new TokenizerFormatException(
+            "Expected a tokenizer of at most "
+                + config.vocabSize()
+                + " tokens (the model's vocabulary) in "
+                + file
+                + ", found "
+                + tokenizer.vocabularySize()
+                + ": it would give ids the model has no embedding for");
+      }
+      return Optional.of(tokenizer);
     }
     if (config.vocabSize() == ByteTokenizer.VOCABULARY_SIZE) {
       return Optional.of(new ByteTokenizer());

@@ -75,6 +75,36 @@ class ModelDirectoryTest {
   }
 
   @Test
+  void tokenizer_largerThanTheModelsVocabulary_isOneLine() throws Exception {
+    Path fixture =
+        Path.of(
+            ModelDirectoryTest.class
+                .getResource("/dev/jbond/models/tokenizer/tokenizer.json")
+                .toURI());
+    Files.copy(fixture, dir.resolve(ModelDirectory.TOKENIZER_FILE));
+    int size = dev.jbond.models.tokenizer.HuggingFaceTokenizer.load(fixture).vocabularySize();
+    DecoderConfig.Builder b =
+        DecoderConfig.builder().setContextLength(8).setLayers(1).setWidth(8).setHeads(2).setSeed(1);
+    ModelDirectory fits =
+        new ModelDirectory(
+            dir, b.setVocabSize(size).build(), OptionalInt.empty(), OptionalInt.empty());
+    assertEquals(size, fits.tokenizer().orElseThrow().vocabularySize());
+    ModelDirectory small =
+        new ModelDirectory(
+            dir, b.setVocabSize(size - 1).build(), OptionalInt.empty(), OptionalInt.empty());
+    TokenizerFormatException e = assertThrows(TokenizerFormatException.class, small::tokenizer);
+    assertEquals(
+        "Expected a tokenizer of at most "
+            + (size - 1)
+            + " tokens (the model's vocabulary) in "
+            + dir.resolve(ModelDirectory.TOKENIZER_FILE)
+            + ", found "
+            + size
+            + ": it would give ids the model has no embedding for",
+        e.getMessage());
+  }
+
+  @Test
   void write_withoutTokenIds_readsThemAsAbsent() throws IOException {
     ModelDirectory.write(
         dir, DecoderWeights.initialize(CONFIG), OptionalInt.empty(), OptionalInt.empty());
