@@ -5,7 +5,6 @@ import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.TensorInfo;
 import dev.jbond.Generation;
-import dev.jbond.TokenSequence;
 import dev.jbond.internal.Checks;
 import dev.jbond.onnx.ModelLoadException;
 import dev.jbond.onnx.graph.ElementType;
@@ -249,38 +248,12 @@ public final class OrtRewardModel extends OrtResource implements RewardModel {
   }
 
   private double[] scoreChunk(List<Generation> chunk, int offset) {
-    int rows = chunk.size();
-    int[][] sequences = new int[rows][];
-    int width = 0;
-    for (int r = 0; r < rows; r++) {
-      Generation g = chunk.get(r);
-      TokenSequence full = g.fullSequence();
-      Checks.checkArgument(
-          full.length() > 0,
-          "Expected a non-empty prompt ++ completion for generation %d (prompt '%s'), found none",
-          offset + r,
-          g.prompt().id());
-      if (vocabularySize.isPresent()) {
-        full.checkVocabulary(
-            vocabularySize.getAsInt(),
-            "generation " + (offset + r) + " (prompt '" + g.prompt().id() + "')");
-      }
-      sequences[r] = full.toArray();
-      width = Math.max(width, sequences[r].length);
-    }
-    long[] ids = new long[rows * width];
-    long[] mask = new long[rows * width];
-    Arrays.fill(ids, padTokenId);
-    for (int r = 0; r < rows; r++) {
-      for (int t = 0; t < sequences[r].length; t++) {
-        ids[r * width + t] = sequences[r][t];
-        mask[r * width + t] = 1;
-      }
-    }
-    long[] shape = {rows, width};
+    RewardBatch batch = RewardBatch.of(chunk, offset, padTokenId, vocabularySize);
+    int rows = batch.rows();
+    long[] shape = batch.shape();
     Map<String, Tensor> inputs = new LinkedHashMap<>();
-    inputs.put(inputIdsName, Tensor.longs(shape, ids));
-    maskName.ifPresent(name -> inputs.put(name, Tensor.longs(shape, mask)));
+    inputs.put(inputIdsName, Tensor.longs(shape, batch.ids()));
+    maskName.ifPresent(name -> inputs.put(name, Tensor.longs(shape, batch.mask())));
     Tensor out = session.run(inputs, List.of(outputName)).get(outputName);
     long[] found = out.shape();
     int columns = found.length == 2 ? (int) found[1] : 1;

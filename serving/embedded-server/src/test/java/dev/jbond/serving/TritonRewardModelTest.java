@@ -40,12 +40,7 @@ class TritonRewardModelTest {
   void setUp() throws Exception {
     DemoAssets.writeReward(repo, 0);
     String name = GenerationServers.uniqueName();
-    server =
-        EmbeddedTritonServer.builder(repo)
-            .optInProcessName(name)
-            .optSessionConfig(GenerationServers.SESSION)
-            .build()
-            .start();
+    server = GenerationServers.startInProcess(repo, name);
     channel = GenerationServers.inProcessChannel(name);
     client =
         GenerationServers.client(

@@ -2,7 +2,7 @@ package dev.jbond.serving;
 
 import dev.jbond.BackendException;
 import dev.jbond.Generation;
-import dev.jbond.TokenSequence;
+import dev.jbond.models.reward.RewardBatch;
 import dev.jbond.serving.triton.TritonCallOptions;
 import dev.jbond.serving.triton.TritonClient;
 import dev.jbond.serving.triton.TritonDatatype;
@@ -19,10 +19,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -126,36 +123,11 @@ public final class TritonRewardModel implements RewardModel {
   }
 
   private ModelInferRequest request(List<Generation> chunk, int offset) {
-    int rows = chunk.size();
-    int[][] sequences = new int[rows][];
-    int width = 0;
-    for (int r = 0; r < rows; r++) {
-      Generation g = chunk.get(r);
-      TokenSequence full = g.fullSequence();
-      if (full.length() == 0) {
-        throw new IllegalArgumentException(
-            "Expected a non-empty prompt ++ completion for generation "
-                + (offset + r)
-                + " (prompt '"
-                + g.prompt().id()
-                + "'), found none");
-      }
-      sequences[r] = full.toArray();
-      width = Math.max(width, sequences[r].length);
-    }
-    long[] ids = new long[rows * width];
-    long[] mask = new long[rows * width];
-    Arrays.fill(ids, padTokenId);
-    for (int r = 0; r < rows; r++) {
-      for (int t = 0; t < sequences[r].length; t++) {
-        ids[r * width + t] = sequences[r][t];
-        mask[r * width + t] = 1;
-      }
-    }
-    long[] shape = {rows, width};
+    RewardBatch batch = RewardBatch.of(chunk, offset, padTokenId, OptionalInt.empty());
+    long[] shape = batch.shape();
     List<TritonTensor> inputs = new ArrayList<>();
-    inputs.add(TritonTensor.ofInt64(inputIdsName, shape, ids));
-    maskName.ifPresent(name -> inputs.add(TritonTensor.ofInt64(name, shape, mask)));
+    inputs.add(TritonTensor.ofInt64(inputIdsName, shape, batch.ids()));
+    maskName.ifPresent(name -> inputs.add(TritonTensor.ofInt64(name, shape, batch.mask())));
     ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName(model);
     TritonTensors.setInputs(request, inputs);
     TritonTensors.setRequestedOutputs(request, List.of(outputName));
@@ -209,29 +181,10 @@ public final class TritonRewardModel implements RewardModel {
   }
 
   private <T> T await(CompletableFuture<T> future) {
-    try {
-      return future.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new BackendException(
-          BackendException.Code.UNAVAILABLE,
-          "Interrupted while scoring with reward model '" + model + "'",
-          e);
-    } catch (CancellationException e) {
-      throw new BackendException(
-          BackendException.Code.UNAVAILABLE,
-          "Scoring with reward model '" + model + "' was cancelled",
-          e);
-    } catch (ExecutionException | CompletionException e) {
-      Throwable cause = e.getCause() == null ? e : e.getCause();
-      if (cause instanceof BackendException backend) {
-        throw new BackendException(backend.code(), backend.getMessage(), backend);
-      }
-      throw new BackendException(
-          BackendException.Code.INTERNAL,
-          "Failed to score with reward model '" + model + "': " + cause,
-          cause);
-    }
+    return TritonFutures.await(
+        future,
+        "scoring with reward model '" + model + "'",
+        "score with reward model '" + model + "'");
   }
 
   /** Checks the served tensors against what this model sends and reads. */

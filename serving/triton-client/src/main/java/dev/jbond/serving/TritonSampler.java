@@ -33,11 +33,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.IntFunction;
 
@@ -313,11 +310,7 @@ public final class TritonSampler implements PolicySampler {
 
   /** Restores the interrupt flag and says what was interrupted. */
   private static BackendException interrupted(String model, InterruptedException e) {
-    Thread.currentThread().interrupt();
-    return new BackendException(
-        BackendException.Code.UNAVAILABLE,
-        "Interrupted while sampling from model '" + model + "'",
-        e);
+    return TritonFutures.interrupted("sampling from model '" + model + "'", e);
   }
 
   /** One request per prompt with one row per sample; responses mapped back by batch_index. */
@@ -384,27 +377,9 @@ public final class TritonSampler implements PolicySampler {
     return out;
   }
 
-  private static List<ModelInferResponse> await(
-      CompletableFuture<List<ModelInferResponse>> future, String model) {
-    try {
-      return future.get();
-    } catch (InterruptedException e) {
-      throw interrupted(model, e);
-    } catch (CancellationException e) {
-      throw new BackendException(
-          BackendException.Code.UNAVAILABLE,
-          "Sampling from model '" + model + "' was cancelled",
-          e);
-    } catch (ExecutionException | CompletionException e) {
-      Throwable cause = e.getCause() == null ? e : e.getCause();
-      if (cause instanceof BackendException backend) {
-        throw new BackendException(backend.code(), backend.getMessage(), backend);
-      }
-      throw new BackendException(
-          BackendException.Code.INTERNAL,
-          "Failed to sample from model '" + model + "': " + cause,
-          cause);
-    }
+  private static <T> T await(CompletableFuture<T> future, String model) {
+    return TritonFutures.await(
+        future, "sampling from model '" + model + "'", "sample from model '" + model + "'");
   }
 
   /**
@@ -426,21 +401,11 @@ public final class TritonSampler implements PolicySampler {
    * @throws BackendException when the metadata cannot be fetched
    */
   private void checkServedTensors(String model, TritonCallOptions call) {
-    ModelMetadataResponse metadata;
-    try {
-      metadata = client.modelMetadata(model, "", call).get();
-    } catch (InterruptedException e) {
-      throw interrupted(model, e);
-    } catch (ExecutionException | CompletionException e) {
-      Throwable cause = e.getCause() == null ? e : e.getCause();
-      if (cause instanceof BackendException backend) {
-        throw new BackendException(backend.code(), backend.getMessage(), backend);
-      }
-      throw new BackendException(
-          BackendException.Code.INTERNAL,
-          "Failed to read the metadata of model '" + model + "': " + cause,
-          cause);
-    }
+    ModelMetadataResponse metadata =
+        TritonFutures.await(
+            client.modelMetadata(model, "", call),
+            "sampling from model '" + model + "'",
+            "read the metadata of model '" + model + "'");
     if (metadata.getInputsCount() == 0 && metadata.getOutputsCount() == 0) {
       LOG.log(
           System.Logger.Level.WARNING,
