@@ -109,11 +109,20 @@ final class BondProcess implements AutoCloseable {
 
   /** For {@code bond serve}: waits until it serves and returns its port. */
   int awaitServing(Duration timeout) throws InterruptedException, IOException {
+    return awaitPort(SERVING, timeout, "the server to start");
+  }
+
+  /**
+   * Waits until stdout matches {@code listening}, whose first group is a port, and returns it (for
+   * {@code bond serve} and {@code bond server}).
+   */
+  int awaitPort(Pattern listening, Duration timeout, String what)
+      throws InterruptedException, IOException {
     int[] port = {-1};
     await(
         () -> {
           try {
-            Matcher m = SERVING.matcher(out());
+            Matcher m = listening.matcher(out());
             if (m.find()) {
               port[0] = Integer.parseInt(m.group(1));
               return true;
@@ -124,7 +133,7 @@ final class BondProcess implements AutoCloseable {
           }
         },
         timeout,
-        "the server to start");
+        what);
     return port[0];
   }
 

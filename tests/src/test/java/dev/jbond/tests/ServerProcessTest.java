@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.function.Predicate;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -125,23 +124,8 @@ class ServerProcessTest {
   }
 
   private static URI port(BondProcess server) throws Exception {
-    int[] port = {-1};
-    server.await(
-        () -> {
-          try {
-            Matcher m = LISTENING.matcher(server.out());
-            if (m.find()) {
-              port[0] = Integer.parseInt(m.group(1));
-              return true;
-            }
-            return false;
-          } catch (IOException e) {
-            return false;
-          }
-        },
-        START,
-        "the server to listen");
-    return URI.create("http://127.0.0.1:" + port[0]);
+    return URI.create(
+        "http://127.0.0.1:" + server.awaitPort(LISTENING, START, "the server to listen"));
   }
 
   /** A small JSON client. */

@@ -1,5 +1,7 @@
 package dev.jbond.orchestrator.cli;
 
+import static dev.jbond.orchestrator.eval.Evaluator.mean;
+
 import dev.jbond.internal.Json;
 import dev.jbond.metrics.JsonLinesMetricsReader;
 import dev.jbond.metrics.StepMetrics;
@@ -630,14 +632,6 @@ public final class BenchServerCommand implements Callable<Integer> {
       }
     }
     return out;
-  }
-
-  static double mean(double[] v) {
-    double sum = 0;
-    for (double x : v) {
-      sum += x;
-    }
-    return v.length == 0 ? Double.NaN : sum / v.length;
   }
 
   /** The q-quantile with linear interpolation between order statistics (NaN when empty). */
