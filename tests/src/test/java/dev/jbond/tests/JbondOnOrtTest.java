@@ -49,7 +49,7 @@ class JbondOnOrtTest {
                     sampler,
                     new TinyJbond.LowTokenReward(),
                     learner,
-                    new LearnerPublisher(sampler, config),
+                    new LearnerPublisher(sampler),
                     PromptSource.shuffled(prompts, 8, 3))
                 .optSeed(4)
                 .optMetricsSink(metrics::add)

@@ -2,6 +2,8 @@ package dev.jbond.models.decoder;
 
 import dev.jbond.internal.Checks;
 import dev.jbond.internal.Json;
+import dev.jbond.models.policy.FileDigest;
+import dev.jbond.models.policy.PolicyFiles;
 import dev.jbond.models.tokenizer.ByteTokenizer;
 import dev.jbond.models.tokenizer.HuggingFaceTokenizer;
 import dev.jbond.models.tokenizer.Tokenizer;
@@ -25,6 +27,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -75,7 +78,8 @@ import java.util.OptionalInt;
  * @param padTokenId the padding token id, when known
  */
 public record ModelDirectory(
-    Path root, DecoderConfig config, OptionalInt eosTokenId, OptionalInt padTokenId) {
+    Path root, DecoderConfig config, OptionalInt eosTokenId, OptionalInt padTokenId)
+    implements PolicyFiles {
   /** The metadata file. */
   public static final String CONFIG_FILE = "config.json";
 
@@ -227,6 +231,7 @@ public record ModelDirectory(
    *
    * @return {@code model.onnx}
    */
+  @Override
   public Path fullGraph() {
     return root.resolve(FULL_GRAPH_FILE);
   }
@@ -250,6 +255,72 @@ public record ModelDirectory(
   }
 
   /**
+   * Tells whether {@code root} holds a jbond decoder directory: a {@value #CONFIG_FILE} whose
+   * {@code format} is {@value #FORMAT}.
+   *
+   * @param root a directory
+   * @return true for a decoder directory; false when {@code config.json} is missing, not JSON or of
+   *     another format
+   * @throws IOException when {@code config.json} exists but cannot be read
+   */
+  public static boolean isDecoderDirectory(Path root) throws IOException {
+    Path file = root.resolve(CONFIG_FILE);
+    if (!Files.isRegularFile(file)) {
+      return false;
+    }
+    try {
+      return FORMAT.equals(
+          Json.parseObject(Files.readString(file, StandardCharsets.UTF_8)).get("format"));
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  @Override
+  public boolean cachedSampling() {
+    return true;
+  }
+
+  /** Returns the decode graph ({@link #decodeGraph()}). */
+  @Override
+  public Path samplingGraph() {
+    return decodeGraph();
+  }
+
+  @Override
+  public int vocabSize() {
+    return config.vocabSize();
+  }
+
+  @Override
+  public int contextLength() {
+    return config.contextLength();
+  }
+
+  /** Returns the SHA-256 of {@code config.json} and {@code weights.bin}. */
+  @Override
+  public String identity() throws IOException {
+    return FileDigest.sha256(List.of(configFile(), weightsFile()));
+  }
+
+  /** Returns the decode graph of {@link DecoderWeights#fromInitializers} of the weights. */
+  @Override
+  public Graph samplingGraph(Map<String, Tensor> weights) throws IOException {
+    return DecoderBuilder.decodeGraph(
+        weights.isEmpty() ? readWeights() : DecoderWeights.fromInitializers(config, weights));
+  }
+
+  /** Writes a decoder directory ({@link #write}) with the weights and this one's special tokens. */
+  @Override
+  public void writeServed(Path target, Map<String, Tensor> weights) throws IOException {
+    write(
+        target,
+        weights.isEmpty() ? readWeights() : DecoderWeights.fromInitializers(config, weights),
+        eosTokenId,
+        padTokenId);
+  }
+
+  /**
    * Returns the tokenizer of this model: the Hugging Face tokenizer in {@value #TOKENIZER_FILE}
    * when the directory has one, else the {@link ByteTokenizer} when the vocabulary has its size
    * ({@value ByteTokenizer#VOCABULARY_SIZE}), else none (token ids only).
@@ -259,26 +330,41 @@ public record ModelDirectory(
    *     not parse, or has more tokens than the model's vocabulary
    * @throws IOException when {@code tokenizer.json} cannot be read
    */
+  @Override
   public Optional<Tokenizer> tokenizer() throws IOException {
     Path file = root.resolve(TOKENIZER_FILE);
     if (Files.exists(file)) {
-      HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.load(file);
-      if (tokenizer.vocabularySize() > config.vocabSize()) {
-        throw new TokenizerFormatException(
-            "Expected a tokenizer of at most "
-                + config.vocabSize()
-                + " tokens (the model's vocabulary) in "
-                + file
-                + ", found "
-                + tokenizer.vocabularySize()
-                + ": it would give ids the model has no embedding for");
-      }
-      return Optional.of(tokenizer);
+      return Optional.of(loadTokenizer(file, config.vocabSize()));
     }
     if (config.vocabSize() == ByteTokenizer.VOCABULARY_SIZE) {
       return Optional.of(new ByteTokenizer());
     }
     return Optional.empty();
+  }
+
+  /**
+   * Loads a Hugging Face tokenizer file for a model with {@code vocabSize} token ids.
+   *
+   * @param file the {@code tokenizer.json}
+   * @param vocabSize the model's vocabulary
+   * @return the tokenizer
+   * @throws TokenizerFormatException when the file does not parse, or has more tokens than the
+   *     model's vocabulary
+   * @throws IOException when the file cannot be read
+   */
+  public static Tokenizer loadTokenizer(Path file, int vocabSize) throws IOException {
+    HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.load(file);
+    if (tokenizer.vocabularySize() > vocabSize) {
+      throw new TokenizerFormatException(
+          "Expected a tokenizer of at most "
+              + vocabSize
+              + " tokens (the model's vocabulary) in "
+              + file
+              + ", found "
+              + tokenizer.vocabularySize()
+              + ": it would give ids the model has no embedding for");
+    }
+    return tokenizer;
   }
 
   /**

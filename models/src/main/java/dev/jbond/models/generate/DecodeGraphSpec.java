@@ -50,6 +50,18 @@ public record DecodeGraphSpec(
   }
 
   /**
+   * Returns the sizes of a graph without a cache (a full-sequence graph), as one cache layer of one
+   * head of width 1, which nothing reads.
+   *
+   * @param vocabSize the logits' last dimension
+   * @param contextLength the longest sequence
+   * @return the spec
+   */
+  static DecodeGraphSpec withoutCache(int vocabSize, int contextLength) {
+    return new DecodeGraphSpec(vocabSize, contextLength, 1, 1, 1);
+  }
+
+  /**
    * Returns the sizes of jbond's decode graph of {@code config}.
    *
    * @param config the decoder configuration

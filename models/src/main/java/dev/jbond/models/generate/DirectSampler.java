@@ -6,17 +6,20 @@ import dev.jbond.PolicyRole;
 import dev.jbond.Prompt;
 import dev.jbond.internal.Checks;
 import dev.jbond.models.decoder.DecoderBuilder;
-import dev.jbond.models.decoder.DecoderConfig;
 import dev.jbond.models.decoder.DecoderWeights;
 import dev.jbond.models.decoder.ModelDirectory;
+import dev.jbond.models.policy.PolicyFiles;
 import dev.jbond.onnx.ModelLoadException;
 import dev.jbond.onnx.graph.Graph;
+import dev.jbond.onnx.graph.Tensor;
 import dev.jbond.onnx.ort.ExecutionProvider;
 import dev.jbond.onnx.ort.OrtModelSession;
 import dev.jbond.onnx.ort.OrtResource;
 import dev.jbond.onnx.ort.OrtSessions;
 import dev.jbond.onnx.ort.SessionConfig;
 import dev.jbond.spi.PolicySampler;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -67,6 +70,7 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
   public static final int DEFAULT_SMALL_BATCH_ROWS = 0;
 
   private final SamplingConfig sampling;
+  private final PolicyFiles files;
   private final SessionConfig sessionConfig;
   private final int maxBatchRows;
   private final int smallBatchRows;
@@ -80,13 +84,9 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
     this.maxBatchRows = builder.maxBatchRows;
     this.smallBatchRows = builder.smallBatchRows;
     this.names = new EnumMap<>(builder.names);
+    this.files = builder.files;
     Served shared =
-        new Served(
-            initial,
-            builder.directory.config(),
-            maxBatchRows,
-            smallBatchRows,
-            PolicyRole.values().length);
+        new Served(initial, files, maxBatchRows, smallBatchRows, PolicyRole.values().length);
     for (PolicyRole role : PolicyRole.values()) {
       slots.put(
           role, new AtomicReference<>(new Slot(shared, new ModelVersion(names.get(role), 0))));
@@ -96,11 +96,12 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
   /**
    * Starts a sampler over an initial model, served to all three roles at version 0.
    *
-   * @param initial the model directory whose decode graph is opened
+   * @param initial the policy files whose sampling graph is opened (a decoder directory's decode
+   *     graph; an export's past-key/values graph, else its full-sequence graph)
    * @param sampling the default sampling settings
    * @return the builder
    */
-  public static Builder builder(ModelDirectory initial, SamplingConfig sampling) {
+  public static Builder builder(PolicyFiles initial, SamplingConfig sampling) {
     return new Builder(initial, sampling);
   }
 
@@ -180,7 +181,7 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
               config -> OrtSessions.open(directory.decodeGraph(), config),
               sessionConfig,
               smallBatchRows);
-      return swap(role, sessions, directory.config(), version);
+      return swap(role, sessions, directory, version);
     }
   }
 
@@ -203,8 +204,49 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
       Graph graph = DecoderBuilder.decodeGraph(weights);
       Sessions sessions =
           Sessions.open(config -> OrtSessions.open(graph, config), sessionConfig, smallBatchRows);
-      return swap(role, sessions, weights.config(), version);
+      return swap(role, sessions, files, version);
     }
+  }
+
+  /**
+   * Publishes a learner's weights as {@code version} of {@code role}: the sampling graph of the
+   * sampler's policy files with the weights inline ({@link PolicyFiles#samplingGraph(Map)}).
+   *
+   * @param role the role to serve them
+   * @param weights trained parameters by full-sequence graph name, as {@code
+   *     OrtPolicyLearner.weights} returns them
+   * @param version the new version, larger than the role's current one
+   * @return the served model version
+   * @throws IllegalArgumentException when {@code version} is not larger than the current one, or
+   *     the weights do not fit the sampling graph
+   * @throws IllegalStateException when the sampler is closed
+   * @throws UncheckedIOException when the sampling graph cannot be read
+   * @throws dev.jbond.BackendException when ONNX Runtime rejects the model
+   */
+  public ModelVersion publish(PolicyRole role, Map<String, Tensor> weights, long version) {
+    Objects.requireNonNull(weights, "weights");
+    synchronized (publishLock) {
+      checkVersion(role, version);
+      Graph graph;
+      try {
+        graph = files.samplingGraph(weights);
+      } catch (IOException e) {
+        throw new UncheckedIOException(
+            "Cannot read the sampling graph of " + files.root() + ": " + e.getMessage(), e);
+      }
+      Sessions sessions =
+          Sessions.open(config -> OrtSessions.open(graph, config), sessionConfig, smallBatchRows);
+      return swap(role, sessions, files, version);
+    }
+  }
+
+  /**
+   * Returns the policy files this sampler was built on.
+   *
+   * @return the files
+   */
+  public PolicyFiles files() {
+    return files;
   }
 
   /**
@@ -268,8 +310,7 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
   }
 
   /** Serves {@code sessions} for {@code role}; called under the publish lock. */
-  private ModelVersion swap(
-      PolicyRole role, Sessions sessions, DecoderConfig config, long version) {
+  private ModelVersion swap(PolicyRole role, Sessions sessions, PolicyFiles config, long version) {
     Slot next;
     try {
       Checks.checkState(!isClosed(), "%s is closed", getClass().getSimpleName());
@@ -406,21 +447,18 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
    */
   static final class Served {
     final Sessions sessions;
-    final KvCacheSampler sampler;
+    final SequenceSampler sampler;
     private final AtomicInteger references;
 
     Served(
         Sessions sessions,
-        DecoderConfig config,
+        PolicyFiles files,
         int maxBatchRows,
         int smallBatchRows,
         int references) {
       this.sessions = sessions;
-      KvCacheSampler main = new KvCacheSampler(sessions.main, config, maxBatchRows);
       this.sampler =
-          sessions.small == null
-              ? main
-              : main.withSmallBatchSession(sessions.small, smallBatchRows);
+          PolicySamplers.open(files, sessions.main, sessions.small, maxBatchRows, smallBatchRows);
       this.references = new AtomicInteger(references);
     }
 
@@ -451,15 +489,15 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
    * (arguments of {@link DirectSampler#builder}).
    */
   public static final class Builder {
-    private final ModelDirectory directory;
+    private final PolicyFiles files;
     private final SamplingConfig sampling;
     private SessionConfig sessionConfig = SessionConfig.defaults();
     private int maxBatchRows = KvCacheSampler.DEFAULT_MAX_BATCH_ROWS;
     private int smallBatchRows = DEFAULT_SMALL_BATCH_ROWS;
     private final Map<PolicyRole, String> names = new EnumMap<>(PolicyRole.class);
 
-    private Builder(ModelDirectory directory, SamplingConfig sampling) {
-      this.directory = Objects.requireNonNull(directory, "directory");
+    private Builder(PolicyFiles files, SamplingConfig sampling) {
+      this.files = Objects.requireNonNull(files, "files");
       this.sampling = Objects.requireNonNull(sampling, "sampling");
       for (PolicyRole role : PolicyRole.values()) {
         names.put(role, "jbond-" + role.label());
@@ -539,10 +577,10 @@ public final class DirectSampler extends OrtResource implements PolicySampler {
           "Expected 0 <= smallBatchRows <= maxBatchRows %d, found %d",
           maxBatchRows,
           smallBatchRows);
-      sampling.checkVocabulary(directory.config().vocabSize());
+      sampling.checkVocabulary(files.vocabSize());
       Sessions sessions =
           Sessions.open(
-              config -> OrtSessions.open(directory.decodeGraph(), config),
+              config -> OrtSessions.open(files.samplingGraph(), config),
               sessionConfig,
               smallBatchRows);
       try {

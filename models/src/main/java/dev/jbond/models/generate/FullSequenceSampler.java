@@ -14,6 +14,7 @@ import dev.jbond.onnx.ort.OrtModelSession;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -36,7 +37,9 @@ import java.util.Set;
  */
 public final class FullSequenceSampler implements SequenceSampler {
   private final OrtModelSession session;
-  private final DecoderConfig config;
+  private final DecodeGraphSpec spec;
+  private final boolean masked;
+  private final boolean positioned;
   private final int maxBatchRows;
 
   /**
@@ -63,15 +66,70 @@ public final class FullSequenceSampler implements SequenceSampler {
    * @throws IllegalStateException when the session is closed
    */
   public FullSequenceSampler(OrtModelSession fullSession, DecoderConfig config, int maxBatchRows) {
+    this(
+        fullSession,
+        Objects.requireNonNull(config, "config").vocabSize(),
+        config.contextLength(),
+        maxBatchRows);
+  }
+
+  /**
+   * Creates a sampler over any full-sequence graph in the policy contract ({@code input_ids}, with
+   * or without {@code attention_mask} and {@code position_ids}, to {@code logits}), such as a
+   * causal LM exported from PyTorch or Hugging Face without past key/values.
+   *
+   * @param fullSession a session over the full-sequence graph; not closed by the sampler
+   * @param vocabSize the logits' last dimension
+   * @param contextLength the longest sequence the model takes
+   * @param maxBatchRows the largest number of rows decoded together, {@code >= 1}
+   * @throws IllegalArgumentException when a size is below 1, or the session's inputs, outputs or
+   *     vocabulary are not those of a full-sequence graph
+   * @throws IllegalStateException when the session is closed
+   */
+  public FullSequenceSampler(
+      OrtModelSession fullSession, int vocabSize, int contextLength, int maxBatchRows) {
     this.session = Objects.requireNonNull(fullSession, "fullSession");
-    this.config = Objects.requireNonNull(config, "config");
     this.maxBatchRows = Checks.checkAtLeast(maxBatchRows, 1, "maxBatchRows");
+    this.masked = session.inputNames().contains(DecoderBuilder.ATTENTION_MASK);
+    this.positioned = session.inputNames().contains(DecoderBuilder.POSITION_IDS);
+    List<String> inputs = new ArrayList<>(List.of(DecoderBuilder.INPUT_IDS));
+    if (masked) {
+      inputs.add(DecoderBuilder.ATTENTION_MASK);
+    }
+    if (positioned) {
+      inputs.add(DecoderBuilder.POSITION_IDS);
+    }
     OrtCalls.checkSession(
-        session,
-        "full-sequence graph",
-        List.of(DecoderBuilder.INPUT_IDS, DecoderBuilder.ATTENTION_MASK),
-        List.of(DecoderBuilder.LOGITS),
-        config.vocabSize());
+        session, "full-sequence graph", inputs, List.of(DecoderBuilder.LOGITS), vocabSize);
+    this.spec = DecodeGraphSpec.withoutCache(vocabSize, contextLength);
+  }
+
+  /**
+   * Draws one completion per prompt, row {@code i} seeded with {@code sequenceSeeds[i]} exactly as
+   * {@link KvCacheSampler#sampleSeeded} does.
+   *
+   * @param prompts the prompts, not empty
+   * @param sequenceSeeds one seed per prompt
+   * @param config how to sample and when to stop
+   * @return one sequence per prompt, in order
+   * @throws IllegalArgumentException as {@link #sample}, or when the seeds and prompts differ in
+   *     number
+   */
+  public List<SampledSequence> sampleSeeded(
+      List<Prompt> prompts, long[] sequenceSeeds, SamplingConfig config) {
+    return DecodeLoop.runSeeded(
+        prompts,
+        sequenceSeeds,
+        config,
+        spec,
+        DecodeLoop.batchRows(
+            prompts,
+            maxBatchRows,
+            spec.vocabSize(),
+            config == null ? 0 : config.maxNewTokens(),
+            OrtCalls.LOGITS_BUDGET_FLOATS),
+        session.modelName(),
+        RecomputeEngine::new);
   }
 
   @Override
@@ -82,11 +140,11 @@ public final class FullSequenceSampler implements SequenceSampler {
         samplesPerPrompt,
         config,
         seed,
-        DecodeGraphSpec.of(this.config),
+        spec,
         DecodeLoop.batchRows(
             prompts,
             maxBatchRows,
-            this.config.vocabSize(),
+            spec.vocabSize(),
             config == null ? 0 : config.maxNewTokens(),
             OrtCalls.LOGITS_BUDGET_FLOATS),
         session.modelName(),
@@ -95,7 +153,16 @@ public final class FullSequenceSampler implements SequenceSampler {
 
   @Override
   public DecoderConfig decoderConfig() {
-    return config;
+    return spec.toDecoderConfig();
+  }
+
+  /**
+   * Returns the graph's sizes (one cache layer of width 1 stands for none).
+   *
+   * @return the spec
+   */
+  public DecodeGraphSpec graphSpec() {
+    return spec;
   }
 
   /** Returns the model name and the batch limit. */
@@ -109,13 +176,14 @@ public final class FullSequenceSampler implements SequenceSampler {
     private final OrtEnvironment environment = OrtEnvironments.shared();
     private final OrtSession raw = session.unwrap();
     private final int rows;
-    private final int vocab = config.vocabSize();
+    private final int vocab = spec.vocabSize();
     private final long padToken;
     private final int[][] sequences;
     private final int[] lengths;
     private final int[] rank;
     private final LongBuffer ids;
     private final LongBuffer mask;
+    private final LongBuffer positions;
     private final FloatBuffer logits;
     private int width;
     private int step;
@@ -129,6 +197,7 @@ public final class FullSequenceSampler implements SequenceSampler {
       this.rank = new int[rows];
       this.ids = OrtCalls.longs((long) rows * slots, "the input ids");
       this.mask = OrtCalls.longs((long) rows * slots, "the attention mask");
+      this.positions = OrtCalls.longs((long) rows * slots, "the position ids");
       this.logits = OrtCalls.floats((long) rows * slots * vocab, "the logits");
     }
 
@@ -170,6 +239,7 @@ public final class FullSequenceSampler implements SequenceSampler {
             boolean real = s < lengths[b];
             ids.put(base + s, real ? sequences[b][s] : padToken);
             mask.put(base + s, real ? 1 : 0);
+            positions.put(base + s, real ? s : 0);
           }
         }
       }
@@ -177,12 +247,20 @@ public final class FullSequenceSampler implements SequenceSampler {
       try {
         OnnxTensor idTensor = OrtCalls.view(environment, ids, count, width);
         created.add(idTensor);
-        OnnxTensor maskTensor = OrtCalls.view(environment, mask, count, width);
-        created.add(maskTensor);
+        Map<String, OnnxTensorLike> feed = new HashMap<>();
+        feed.put(DecoderBuilder.INPUT_IDS, idTensor);
+        if (masked) {
+          OnnxTensor maskTensor = OrtCalls.view(environment, mask, count, width);
+          created.add(maskTensor);
+          feed.put(DecoderBuilder.ATTENTION_MASK, maskTensor);
+        }
+        if (positioned) {
+          OnnxTensor positionTensor = OrtCalls.view(environment, positions, count, width);
+          created.add(positionTensor);
+          feed.put(DecoderBuilder.POSITION_IDS, positionTensor);
+        }
         OnnxTensor pinned = OrtCalls.view(environment, logits, count, width, vocab);
         created.add(pinned);
-        Map<String, OnnxTensorLike> feed =
-            Map.of(DecoderBuilder.INPUT_IDS, idTensor, DecoderBuilder.ATTENTION_MASK, maskTensor);
         raw.run(feed, Set.of(), Map.of(DecoderBuilder.LOGITS, pinned)).close();
       } catch (OrtException e) {
         throw OrtCalls.wrap(

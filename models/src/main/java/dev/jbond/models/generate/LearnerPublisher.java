@@ -3,8 +3,6 @@ package dev.jbond.models.generate;
 import dev.jbond.ModelVersion;
 import dev.jbond.PolicyRole;
 import dev.jbond.internal.Checks;
-import dev.jbond.models.decoder.DecoderConfig;
-import dev.jbond.models.decoder.DecoderWeights;
 import dev.jbond.onnx.train.OrtPolicyLearner;
 import dev.jbond.spi.PolicyLearner;
 import dev.jbond.spi.WeightPublisher;
@@ -12,8 +10,9 @@ import java.util.Objects;
 
 /**
  * Publishes an {@link OrtPolicyLearner}'s weights to a {@link DirectSampler} in process: the
- * learner's current weights of the role become a new decode graph (same architecture, {@link
- * DecoderConfig}) that the sampler swaps in atomically; samples in flight finish on the old one.
+ * learner's current weights of the role become a new sampling graph of the sampler's policy files
+ * ({@link dev.jbond.models.policy.PolicyFiles#samplingGraph(java.util.Map)}) that the sampler swaps
+ * in atomically; samples in flight finish on the old one.
  *
  * <p>Publishing the version the sampler already serves for that role is a no-op (the loop publishes
  * version 0 at start, which the sampler serves from the model directory it was opened on). Not
@@ -21,17 +20,15 @@ import java.util.Objects;
  */
 public final class LearnerPublisher implements WeightPublisher {
   private final DirectSampler sampler;
-  private final DecoderConfig config;
 
   /**
-   * Creates a publisher.
+   * Creates a publisher to the sampler's policy files ({@link DirectSampler#files()}), whose
+   * sampling graph gets the learner's weights.
    *
    * @param sampler the sampler to publish to
-   * @param config the decoder architecture of the learner's model
    */
-  public LearnerPublisher(DirectSampler sampler, DecoderConfig config) {
+  public LearnerPublisher(DirectSampler sampler) {
     this.sampler = Objects.requireNonNull(sampler, "sampler");
-    this.config = Objects.requireNonNull(config, "config");
   }
 
   @Override
@@ -44,8 +41,6 @@ public final class LearnerPublisher implements WeightPublisher {
     if (served.version() == version) {
       return served;
     }
-    DecoderWeights weights =
-        DecoderWeights.fromInitializers(config, ((OrtPolicyLearner) learner).weights(role));
-    return sampler.publish(role, weights, version);
+    return sampler.publish(role, ((OrtPolicyLearner) learner).weights(role), version);
   }
 }

@@ -145,7 +145,7 @@ final class OrtCalls {
       throw wrap(e, "read the outputs of model '" + session.modelName() + "'");
     }
     Checks.checkArgument(
-        shape.length == 3 && shape[2] == vocabSize,
+        shape.length == 3 && (shape[2] == vocabSize || shape[2] < 0),
         "Expected logits [batch, sequence, %d] from model '%s', found %s",
         vocabSize,
         session.modelName(),

@@ -1,7 +1,7 @@
 package dev.jbond.models.generate;
 
 import dev.jbond.internal.Checks;
-import dev.jbond.models.decoder.ModelDirectory;
+import dev.jbond.models.policy.PolicyFiles;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -232,7 +232,7 @@ public record SamplingConfig(
      * @param directory the model directory
      * @return this builder
      */
-    public Builder optSpecialTokens(ModelDirectory directory) {
+    public Builder optSpecialTokens(PolicyFiles directory) {
       Objects.requireNonNull(directory, "directory");
       directory
           .eosTokenId()

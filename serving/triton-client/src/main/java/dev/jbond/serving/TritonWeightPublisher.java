@@ -7,6 +7,8 @@ import dev.jbond.PolicyRole;
 import dev.jbond.models.decoder.DecoderConfig;
 import dev.jbond.models.decoder.DecoderWeights;
 import dev.jbond.models.decoder.ModelDirectory;
+import dev.jbond.models.policy.PolicyFiles;
+import dev.jbond.onnx.graph.Tensor;
 import dev.jbond.onnx.train.OrtPolicyLearner;
 import dev.jbond.serving.triton.TritonCallOptions;
 import dev.jbond.serving.triton.TritonClient;
@@ -70,6 +72,7 @@ import java.util.stream.Stream;
 public final class TritonWeightPublisher implements WeightPublisher {
   private final TritonClient client;
   private final DecoderConfig decoder;
+  private final PolicyFiles files;
   private final TensorProfile profile;
   private final Map<PolicyRole, String> models;
   private final OptionalInt eosTokenId;
@@ -88,11 +91,12 @@ public final class TritonWeightPublisher implements WeightPublisher {
   /**
    * The latest weights published of a role, kept to bring endpoints that missed them up to date.
    */
-  private record Published(DecoderWeights weights, long version) {}
+  private record Published(Map<String, Tensor> weights, long version) {}
 
   private TritonWeightPublisher(Builder builder) {
     this.client = builder.client;
     this.decoder = builder.decoder;
+    this.files = builder.files;
     this.profile = builder.profile;
     this.models = new EnumMap<>(builder.models);
     this.eosTokenId = builder.eosTokenId;
@@ -115,7 +119,21 @@ public final class TritonWeightPublisher implements WeightPublisher {
    * @return the builder
    */
   public static Builder builder(TritonClient client, DecoderConfig decoder) {
-    return new Builder(client, decoder);
+    return new Builder(client, Objects.requireNonNull(decoder, "decoder"), null);
+  }
+
+  /**
+   * Starts a publisher of any policy's weights: each publish writes {@link PolicyFiles#writeServed}
+   * of the files (a jbond decoder directory, or an export's sampling graph with the learner's
+   * weights mapped into it).
+   *
+   * @param client the client whose endpoints get the weights; not closed by the publisher
+   * @param files the policy files the learner was opened on
+   * @return the builder
+   */
+  public static Builder builder(TritonClient client, PolicyFiles files) {
+    Objects.requireNonNull(files, "files");
+    return new Builder(client, files instanceof ModelDirectory d ? d.config() : null, files);
   }
 
   /**
@@ -137,6 +155,9 @@ public final class TritonWeightPublisher implements WeightPublisher {
       throw new IllegalArgumentException(
           "Expected an OrtPolicyLearner to publish from, found "
               + learner.getClass().getSimpleName());
+    }
+    if (files != null) {
+      return publishWeights(role, ort.weights(role), version);
     }
     return publish(role, DecoderWeights.fromInitializers(decoder, ort.weights(role)), version);
   }
@@ -161,6 +182,16 @@ public final class TritonWeightPublisher implements WeightPublisher {
       throw new IllegalArgumentException(
           "Expected weights of " + decoder + ", found " + weights.config());
     }
+    Map<String, Tensor> tensors = new LinkedHashMap<>();
+    for (String name : decoder.parameterShapes().keySet()) {
+      tensors.put(name, weights.tensor(name));
+    }
+    return publishWeights(role, tensors, version);
+  }
+
+  /** Publishes trained parameters by full-sequence graph name. */
+  private ModelVersion publishWeights(PolicyRole role, Map<String, Tensor> weights, long version) {
+    Objects.requireNonNull(role, "role");
     if (version < 0) {
       throw new IllegalArgumentException("Expected a model version >= 0, found " + version);
     }
@@ -319,13 +350,23 @@ public final class TritonWeightPublisher implements WeightPublisher {
     }
   }
 
-  private Prepared prepare(String model, DecoderWeights weights, long version) {
+  /** Writes the files of a served version with {@code weights}. */
+  private void writeFiles(Path target, Map<String, Tensor> weights) throws IOException {
+    if (files != null) {
+      files.writeServed(target, weights);
+    } else {
+      ModelDirectory.write(
+          target, DecoderWeights.fromInitializers(decoder, weights), eosTokenId, padTokenId);
+    }
+  }
+
+  private Prepared prepare(String model, Map<String, Tensor> weights, long version) {
     ModelConfig config = TrtLlmModelConfig.config(model, maxBatchSize, decoupled, profile);
     String json = TrtLlmModelConfig.toJson(config);
     Path temp = null;
     try {
       temp = Files.createTempDirectory("jbond-publish-");
-      ModelDirectory.write(temp, weights, eosTokenId, padTokenId);
+      writeFiles(temp, weights);
       Map<String, ByteString> files = new LinkedHashMap<>();
       long total = 0;
       try (Stream<Path> list = Files.list(temp)) {
@@ -353,7 +394,8 @@ public final class TritonWeightPublisher implements WeightPublisher {
                             + size
                             + " bytes",
                         null));
-        TrtLlmModelConfig.write(shared, config, version, weights, eosTokenId, padTokenId);
+        writeFiles(shared.resolve(model).resolve(Long.toString(version)), weights);
+        TrtLlmModelConfig.writeConfig(shared, config);
       }
       Prepared prepared = new Prepared(model, json, files, temp);
       temp = null;
@@ -527,6 +569,7 @@ public final class TritonWeightPublisher implements WeightPublisher {
   public static final class Builder {
     private final TritonClient client;
     private final DecoderConfig decoder;
+    private final PolicyFiles files;
     private TensorProfile profile = TensorProfile.trtLlm();
     private final Map<PolicyRole, String> models = new EnumMap<>(PolicyRole.class);
     private OptionalInt eosTokenId = OptionalInt.empty();
@@ -540,9 +583,10 @@ public final class TritonWeightPublisher implements WeightPublisher {
     private Duration readyTimeout = Duration.ofMinutes(2);
     private boolean tolerant;
 
-    private Builder(TritonClient client, DecoderConfig decoder) {
+    private Builder(TritonClient client, DecoderConfig decoder, PolicyFiles files) {
       this.client = Objects.requireNonNull(client, "client");
-      this.decoder = Objects.requireNonNull(decoder, "decoder");
+      this.decoder = decoder;
+      this.files = files;
       for (PolicyRole role : PolicyRole.values()) {
         models.put(role, "jbond-" + role.label());
       }

@@ -6,6 +6,8 @@ import com.google.protobuf.Message;
 import com.google.protobuf.TextFormat;
 import dev.jbond.models.decoder.DecoderWeights;
 import dev.jbond.models.decoder.ModelDirectory;
+import dev.jbond.models.policy.PolicyFiles;
+import dev.jbond.onnx.graph.Tensor;
 import dev.jbond.serving.TensorProfile.Slot;
 import dev.jbond.serving.triton.TritonDatatype;
 import dev.jbond.serving.triton.proto.DataType;
@@ -213,7 +215,48 @@ public final class TrtLlmModelConfig {
     ModelDirectory directory =
         ModelDirectory.write(
             model.resolve(Long.toString(version)), weights, eosTokenId, padTokenId);
-    Files.writeString(model.resolve("config.pbtxt"), toPbtxt(config), StandardCharsets.UTF_8);
+    writeConfig(repository, config);
     return directory;
+  }
+
+  /**
+   * Writes a version of a model into a Triton model repository from any policy's files: {@code
+   * <repository>/<name>/<version>/} holds {@link PolicyFiles#writeServed} of {@code files} with
+   * {@code weights}, and {@code <repository>/<name>/config.pbtxt} the configuration.
+   *
+   * @param repository the repository root
+   * @param config the model configuration (its name names the model directory)
+   * @param version the version, {@code >= 1}
+   * @param files the policy's files
+   * @param weights trained parameters by full-sequence graph name; empty for the files' own
+   * @throws IllegalArgumentException when {@code version < 1}
+   * @throws IOException when a file cannot be read or written
+   */
+  public static void write(
+      Path repository,
+      ModelConfig config,
+      long version,
+      PolicyFiles files,
+      Map<String, Tensor> weights)
+      throws IOException {
+    if (version < 1) {
+      throw new IllegalArgumentException("Expected a model version >= 1, found " + version);
+    }
+    files.writeServed(
+        repository.resolve(config.getName()).resolve(Long.toString(version)), weights);
+    writeConfig(repository, config);
+  }
+
+  /**
+   * Writes {@code <repository>/<name>/config.pbtxt}.
+   *
+   * @param repository the repository root
+   * @param config the model configuration
+   * @throws IOException when the file cannot be written
+   */
+  public static void writeConfig(Path repository, ModelConfig config) throws IOException {
+    Path model = repository.resolve(config.getName());
+    Files.createDirectories(model);
+    Files.writeString(model.resolve("config.pbtxt"), toPbtxt(config), StandardCharsets.UTF_8);
   }
 }

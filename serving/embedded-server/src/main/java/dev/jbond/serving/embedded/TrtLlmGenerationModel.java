@@ -3,11 +3,14 @@ package dev.jbond.serving.embedded;
 import dev.jbond.BackendException;
 import dev.jbond.Prompt;
 import dev.jbond.TokenSequence;
-import dev.jbond.models.decoder.ModelDirectory;
+import dev.jbond.models.generate.FullSequenceSampler;
 import dev.jbond.models.generate.InflightDecoder;
 import dev.jbond.models.generate.KvCacheSampler;
+import dev.jbond.models.generate.PolicySamplers;
 import dev.jbond.models.generate.SampledSequence;
 import dev.jbond.models.generate.SamplingConfig;
+import dev.jbond.models.generate.SequenceSampler;
+import dev.jbond.models.policy.PolicyFiles;
 import dev.jbond.onnx.ModelLoadException;
 import dev.jbond.onnx.ort.OrtModelSession;
 import dev.jbond.onnx.ort.OrtSessions;
@@ -25,7 +28,9 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -176,9 +181,9 @@ public final class TrtLlmGenerationModel implements GenerationModel {
   private static final long MAX_BURST_WAIT_NANOS = 100_000_000L;
 
   private final String name;
-  private final ModelDirectory directory;
+  private final PolicyFiles directory;
   private final OrtModelSession session;
-  private final KvCacheSampler sampler;
+  private final SequenceSampler sampler;
   private final Settings settings;
   private final int defaultPad;
   private final LinkedBlockingQueue<Row> queue = new LinkedBlockingQueue<>();
@@ -189,12 +194,12 @@ public final class TrtLlmGenerationModel implements GenerationModel {
   private volatile Runnable afterStep = () -> {};
 
   private TrtLlmGenerationModel(
-      String name, ModelDirectory directory, OrtModelSession session, Settings settings) {
+      String name, PolicyFiles directory, OrtModelSession session, Settings settings) {
     this.name = name;
     this.directory = directory;
     this.session = session;
     this.settings = settings;
-    this.sampler = new KvCacheSampler(session, directory.config(), settings.maxBatchRows());
+    this.sampler = PolicySamplers.open(directory, session, null, settings.maxBatchRows(), 0);
     this.defaultPad = directory.padTokenId().orElse(directory.eosTokenId().orElse(0));
     for (int i = 0; i < settings.batchThreads(); i++) {
       Thread thread = new Thread(this::batchLoop, "jbond-generate-" + name + "-" + i);
@@ -285,14 +290,14 @@ public final class TrtLlmGenerationModel implements GenerationModel {
    */
   public static TrtLlmGenerationModel open(
       String name, ModelVersionDirectory version, Settings settings) throws ModelLoadException {
-    ModelDirectory directory;
+    PolicyFiles directory;
     try {
-      directory = ModelDirectory.read(version.directory());
+      directory = PolicyFiles.open(version.directory());
     } catch (ModelLoadException e) {
       throw e;
     } catch (IOException e) {
       throw new ModelLoadException(
-          "Failed to read the jbond model directory of '"
+          "Failed to read the policy model directory of '"
               + name
               + "' in "
               + version.directory()
@@ -300,7 +305,7 @@ public final class TrtLlmGenerationModel implements GenerationModel {
               + e,
           e);
     }
-    OrtModelSession session = OrtSessions.open(directory.decodeGraph(), settings.sessionConfig());
+    OrtModelSession session = OrtSessions.open(directory.samplingGraph(), settings.sessionConfig());
     try {
       return new TrtLlmGenerationModel(name, directory, session, settings);
     } catch (RuntimeException e) {
@@ -381,7 +386,7 @@ public final class TrtLlmGenerationModel implements GenerationModel {
     float[] topP = perRowFloat(request, Slot.RUNTIME_TOP_P, batch, 1f);
     boolean returnLogProbs = flag(request, Slot.RETURN_LOG_PROBS);
     boolean excludeInput = flag(request, Slot.EXCLUDE_INPUT_IN_OUTPUT);
-    int vocab = directory.config().vocabSize();
+    int vocab = directory.vocabSize();
     Pending pending =
         new Pending(request, responder, batch, returnLogProbs, excludeInput, burst(request));
     for (int b = 0; b < batch; b++) {
@@ -419,14 +424,14 @@ public final class TrtLlmGenerationModel implements GenerationModel {
         }
         prompt[s] = (int) token;
       }
-      if (outputLen[b] < 1 || length + outputLen[b] > directory.config().contextLength()) {
+      if (outputLen[b] < 1 || length + outputLen[b] > directory.contextLength()) {
         throw new IllegalArgumentException(
             "Expected "
                 + profile.name(Slot.REQUEST_OUTPUT_LEN)
                 + " >= 1 with prompt length + "
                 + profile.name(Slot.REQUEST_OUTPUT_LEN)
                 + " <= context length "
-                + directory.config().contextLength()
+                + directory.contextLength()
                 + " for row "
                 + b
                 + " of model '"
@@ -591,7 +596,12 @@ public final class TrtLlmGenerationModel implements GenerationModel {
    * for) before each step, and answers rows as they stop.
    */
   private void batchLoop() {
-    try (InflightDecoder<Row> decoder = new InflightDecoder<>(sampler, settings.maxBatchRows())) {
+    if (sampler instanceof FullSequenceSampler full) {
+      recomputeLoop(full);
+      return;
+    }
+    try (InflightDecoder<Row> decoder =
+        new InflightDecoder<>((KvCacheSampler) sampler, settings.maxBatchRows())) {
       while (!closed.get()) {
         List<Row> arrived = new ArrayList<>();
         try {
@@ -627,6 +637,48 @@ public final class TrtLlmGenerationModel implements GenerationModel {
         afterStep.run();
       }
       decoder.clear().forEach(row -> row.pending.fail(closedError()));
+    }
+  }
+
+  /**
+   * Decodes a policy without a past-key/values graph: collects a burst of rows, as the in-flight
+   * loop does when idle, and samples each group of rows with equal settings together by recomputing
+   * the sequence per token; rows that arrive meanwhile wait for the next burst.
+   */
+  private void recomputeLoop(FullSequenceSampler full) {
+    while (!closed.get()) {
+      List<Row> arrived = new ArrayList<>();
+      try {
+        collect(arrived);
+      } catch (InterruptedException e) {
+        arrived.forEach(r -> r.pending.fail(closedError()));
+        break;
+      }
+      Map<SamplingConfig, List<Row>> groups = new LinkedHashMap<>();
+      for (Row row : arrived) {
+        if (!row.pending.responder.isCancelled()) {
+          groups.computeIfAbsent(row.config, k -> new ArrayList<>()).add(row);
+        }
+      }
+      for (Map.Entry<SamplingConfig, List<Row>> group : groups.entrySet()) {
+        List<Row> rows = group.getValue();
+        List<Prompt> prompts = new ArrayList<>(rows.size());
+        long[] seeds = new long[rows.size()];
+        for (int i = 0; i < rows.size(); i++) {
+          prompts.add(rows.get(i).prompt);
+          seeds[i] = rows.get(i).seed;
+        }
+        try {
+          batches.incrementAndGet();
+          List<SampledSequence> sequences = full.sampleSeeded(prompts, seeds, group.getKey());
+          for (int i = 0; i < rows.size(); i++) {
+            rows.get(i).pending.done(rows.get(i).index, sequences.get(i));
+          }
+        } catch (RuntimeException e) {
+          rows.forEach(row -> row.pending.fail(e));
+        }
+      }
+      afterStep.run();
     }
   }
 
@@ -700,7 +752,7 @@ public final class TrtLlmGenerationModel implements GenerationModel {
     return "TrtLlmGenerationModel '"
         + name
         + "' "
-        + directory.config()
+        + directory
         + " window="
         + settings.batchWindow()
         + " maxBatchRows="

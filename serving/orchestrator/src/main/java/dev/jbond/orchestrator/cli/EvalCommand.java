@@ -4,10 +4,10 @@ import dev.jbond.Generation;
 import dev.jbond.PolicyRole;
 import dev.jbond.Prompt;
 import dev.jbond.internal.Json;
-import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.models.demo.CorpusFiles;
 import dev.jbond.models.generate.DirectSampler;
 import dev.jbond.models.generate.SamplingConfig;
+import dev.jbond.models.policy.PolicyFiles;
 import dev.jbond.models.reward.OrtRewardModel;
 import dev.jbond.onnx.train.LearnerConfig;
 import dev.jbond.onnx.train.OrtPolicyLearner;
@@ -102,14 +102,14 @@ public final class EvalCommand implements Callable<Integer> {
                 + limit);
       }
     }
-    ModelDirectory pol = ModelDirectory.read(policy);
-    ModelDirectory ref = ModelDirectory.read(reference == null ? policy : reference);
-    if (!pol.config().equals(ref.config())) {
+    PolicyFiles pol = PolicyFiles.open(policy);
+    PolicyFiles ref = PolicyFiles.open(reference == null ? policy : reference);
+    if (pol.vocabSize() != ref.vocabSize()) {
       throw new IllegalArgumentException(
-          "Expected a reference of the policy's architecture "
-              + pol.config()
-              + ", found "
-              + ref.config());
+          "Expected a reference with the policy's vocabulary of "
+              + pol.vocabSize()
+              + " tokens, found "
+              + ref.vocabSize());
     }
     List<Prompt> all = CorpusFiles.readPrompts(prompts, pol.tokenizer());
     if (all.isEmpty()) {

@@ -30,6 +30,10 @@ final class ProgressPrinter implements RunListener {
   @Override
   public void started(RunInfo info) {
     this.info = info;
+    for (String note : info.notes()) {
+      System.err.println(note);
+    }
+    System.err.flush();
     this.firstStepNanos = System.nanoTime();
     out.printf(
         Locale.ROOT,

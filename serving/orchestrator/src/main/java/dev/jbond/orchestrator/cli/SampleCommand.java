@@ -5,12 +5,13 @@ import dev.jbond.Prompt;
 import dev.jbond.TokenSequence;
 import dev.jbond.internal.Checks;
 import dev.jbond.internal.Json;
-import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.models.demo.CorpusFiles;
 import dev.jbond.models.generate.BestOfNInference;
 import dev.jbond.models.generate.BestOfNInference.PromptCandidates;
 import dev.jbond.models.generate.DirectSampler;
+import dev.jbond.models.generate.PolicySamplers;
 import dev.jbond.models.generate.SamplingConfig;
+import dev.jbond.models.policy.PolicyFiles;
 import dev.jbond.models.reward.OrtRewardModel;
 import dev.jbond.models.tokenizer.Tokenizer;
 import dev.jbond.onnx.ort.SessionConfig;
@@ -42,7 +43,7 @@ import picocli.CommandLine.Option;
  * </pre>
  *
  * {@code text} fields appear when the model directory's tokenizer is known ({@link
- * ModelDirectory#tokenizer()}); {@code logprob} is the sum of the sampling distribution's per-token
+ * PolicyFiles#tokenizer()}); {@code logprob} is the sum of the sampling distribution's per-token
  * log-probabilities of the completion; {@code reward} and {@code best} appear with {@code
  * --reward}, {@code best} also needs {@code --best-of}.
  */
@@ -120,7 +121,7 @@ public final class SampleCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Checks.checkArgument(
         !bestOf || reward != null, "Expected --reward with --best-of, found no reward model");
-    ModelDirectory dir = ModelDirectory.read(policy);
+    PolicyFiles dir = PolicyFiles.open(policy);
     Optional<Tokenizer> tokenizer = dir.tokenizer();
     List<Prompt> all = CorpusFiles.readPrompts(prompts, tokenizer);
     Checks.checkArgument(!all.isEmpty(), "Expected at least one prompt in %s, found none", prompts);
@@ -134,6 +135,10 @@ public final class SampleCommand implements Callable<Integer> {
             .optSpecialTokens(dir)
             .build();
     List<PromptCandidates> results;
+    String cost = PolicySamplers.costNote(dir, maxNewTokens);
+    if (!cost.isEmpty()) {
+      System.err.println(cost);
+    }
     Checks.checkArgument(threads >= 0, "Expected --threads >= 0, found %d", threads);
     Checks.checkArgument(
         smallBatchRows >= 0, "Expected --small-batch-rows >= 0, found %d", smallBatchRows);
@@ -159,10 +164,10 @@ public final class SampleCommand implements Callable<Integer> {
     return 0;
   }
 
-  private static OrtRewardModel openReward(Path reward, ModelDirectory policy) throws IOException {
+  private static OrtRewardModel openReward(Path reward, PolicyFiles policy) throws IOException {
     OrtRewardModel.Builder b = OrtRewardModel.builder(RunComponents.rewardFile(reward));
     policy.padTokenId().ifPresent(b::optPadTokenId);
-    b.optVocabularySize(policy.config().vocabSize());
+    b.optVocabularySize(policy.vocabSize());
     return b.optSessionConfig(SessionConfig.defaults()).build();
   }
 

@@ -1,7 +1,7 @@
 package dev.jbond.orchestrator.run;
 
-import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.models.generate.SamplingConfig;
+import dev.jbond.models.policy.PolicyFiles;
 import dev.jbond.models.reward.OrtRewardModel;
 import dev.jbond.objective.Baseline;
 import dev.jbond.objective.Bond;
@@ -121,7 +121,7 @@ public final class RunComponents {
    * @param policy the policy's model directory (its EOS and pad tokens)
    * @return the settings
    */
-  public static SamplingConfig training(RunConfig.Sampling sampling, ModelDirectory policy) {
+  public static SamplingConfig training(RunConfig.Sampling sampling, PolicyFiles policy) {
     return SamplingConfig.builder()
         .setMaxNewTokens(sampling.maxNewTokens())
         .optSpecialTokens(policy)
@@ -137,7 +137,7 @@ public final class RunComponents {
    * @return the settings
    */
   public static SamplingConfig evaluation(
-      RunConfig.Sampling sampling, RunConfig.Eval eval, ModelDirectory policy) {
+      RunConfig.Sampling sampling, RunConfig.Eval eval, PolicyFiles policy) {
     return SamplingConfig.builder()
         .setMaxNewTokens(sampling.maxNewTokens())
         .optTemperature(eval.temperature())
@@ -159,7 +159,7 @@ public final class RunComponents {
    * @throws IOException when the model cannot be read
    */
   static RewardModel reward(
-      RunConfig.Reward reward, ModelDirectory policy, boolean spin, RunServing serving)
+      RunConfig.Reward reward, PolicyFiles policy, boolean spin, RunServing serving)
       throws IOException {
     if (reward.tritonModel() == null) {
       return reward(reward, policy, spin);
@@ -189,7 +189,7 @@ public final class RunComponents {
    * @return the reward model; the caller closes it
    * @throws IOException when the model cannot be read
    */
-  public static OrtRewardModel reward(RunConfig.Reward reward, ModelDirectory policy, boolean spin)
+  public static OrtRewardModel reward(RunConfig.Reward reward, PolicyFiles policy, boolean spin)
       throws IOException {
     OrtRewardModel.Builder b = OrtRewardModel.builder(rewardFile(Path.of(reward.model())));
     b.optInputIdsName(reward.inputIds());
@@ -203,7 +203,7 @@ public final class RunComponents {
       b.optLabel(reward.label());
     }
     policy.padTokenId().ifPresent(b::optPadTokenId);
-    b.optVocabularySize(policy.config().vocabSize());
+    b.optVocabularySize(policy.vocabSize());
     b.optMaxBatchRows(reward.maxBatchRows());
     b.optSessionConfig(session(reward.threads(), spin));
     return b.build();

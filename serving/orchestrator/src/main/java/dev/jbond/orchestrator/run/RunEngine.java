@@ -9,9 +9,12 @@ import dev.jbond.loop.JbondLoop;
 import dev.jbond.loop.PromptSource;
 import dev.jbond.metrics.JsonLinesMetricsWriter;
 import dev.jbond.metrics.StepMetrics;
-import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.models.demo.CorpusFiles;
 import dev.jbond.models.generate.DirectSampler;
+import dev.jbond.models.generate.PolicySamplers;
+import dev.jbond.models.policy.ExportDirectory;
+import dev.jbond.models.policy.PolicyFiles;
+import dev.jbond.models.policy.WeightMapping;
 import dev.jbond.objective.Objective;
 import dev.jbond.objective.SamplePlan;
 import dev.jbond.onnx.train.OrtPolicyLearner;
@@ -26,14 +29,10 @@ import dev.jbond.spi.RewardModel;
 import dev.jbond.spi.WeightPublisher;
 import jakarta.inject.Singleton;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -171,8 +170,8 @@ public final class RunEngine {
     RunConfig config = request.config();
     prepare(config, dir, request.resume());
 
-    ModelDirectory policy = ModelDirectory.read(Path.of(config.policy().model()));
-    String referenceIdentity = identity(policy);
+    PolicyFiles policy = PolicyFiles.open(Path.of(config.policy().model()));
+    String referenceIdentity = policy.identity();
     checkReference(config, referenceIdentity);
     List<Prompt> all =
         CorpusFiles.readPrompts(Path.of(config.prompts().file()), policy.tokenizer());
@@ -198,6 +197,7 @@ public final class RunEngine {
                 policy.fullGraph(), RunComponents.learner(config.optimizer(), total, spin));
         RunServing serving = RunServing.start(config, dir, policy, needsReference, spin, listener);
         RewardModel reward = RunComponents.reward(config.reward(), policy, spin, serving)) {
+      List<String> notes = policyNotes(policy, learner, config);
       FileCheckpointStore store =
           FileCheckpointStore.open(dir.checkpoints(), run.keepCheckpoints());
       AtomicReference<JbondLoop> loopRef = new AtomicReference<>();
@@ -246,7 +246,8 @@ public final class RunEngine {
                 serving
                     .embeddedTarget()
                     .map(t -> "embedded Triton-protocol server on " + t)
-                    .orElse("Triton endpoints " + serving.client().endpointNames())));
+                    .orElse("Triton endpoints " + serving.client().endpointNames()),
+                notes));
         return session.loop(evaluator, start, started);
       }
     } finally {
@@ -544,7 +545,7 @@ public final class RunEngine {
   private Evaluator evaluator(
       RunConfig config,
       RunDirectory dir,
-      ModelDirectory policy,
+      PolicyFiles policy,
       List<Prompt> prompts,
       RewardModel reward,
       RunServing serving,
@@ -647,7 +648,7 @@ public final class RunEngine {
     if (reference == null) {
       return;
     }
-    if (!identity(ModelDirectory.read(Path.of(reference))).equals(policyIdentity)) {
+    if (!PolicyFiles.open(Path.of(reference)).identity().equals(policyIdentity)) {
       throw new ConfigException(
           "reference.model",
           "expected the weights the policy starts from (a reference other than the initial"
@@ -656,22 +657,41 @@ public final class RunEngine {
     }
   }
 
-  /** SHA-256 of a model directory's configuration and weights. */
-  static String identity(ModelDirectory model) throws IOException {
-    try {
-      MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      for (Path file : List.of(model.configFile(), model.weightsFile())) {
-        try (InputStream in = Files.newInputStream(file)) {
-          byte[] buffer = new byte[1 << 16];
-          for (int n; (n = in.read(buffer)) > 0; ) {
-            sha.update(buffer, 0, n);
-          }
-        }
+  /**
+   * What the user should know about an export's policy: the mapping from the learner's weights to
+   * the sampling graph's (derived here, so that an unmatched weight fails the run before its first
+   * step), and the cost of sampling without a past-key/values graph.
+   */
+  static List<String> policyNotes(PolicyFiles policy, OrtPolicyLearner learner, RunConfig config)
+      throws IOException {
+    List<String> notes = new ArrayList<>();
+    if (policy instanceof ExportDirectory export) {
+      WeightMapping mapping;
+      try {
+        mapping = export.mapping(learner.weights(PolicyRole.POLICY).keySet());
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException("policy.model", e.getMessage());
       }
-      return "sha256:" + HexFormat.of().formatHex(sha.digest());
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+      List<String> lines = mapping.describe();
+      if (!lines.isEmpty()) {
+        notes.add(
+            "Weight mapping "
+                + export.fullGraph().getFileName()
+                + " -> "
+                + export.samplingGraph().getFileName()
+                + " ("
+                + lines.size()
+                + " of "
+                + mapping.entries().size()
+                + " weights named differently): "
+                + String.join("; ", lines));
+      }
     }
+    String cost = PolicySamplers.costNote(policy, config.sampling().maxNewTokens());
+    if (!cost.isEmpty()) {
+      notes.add(cost);
+    }
+    return notes;
   }
 
   /** The training and held-out prompts. */

@@ -2,6 +2,7 @@ package dev.jbond.orchestrator.run;
 
 import dev.jbond.metrics.StepMetrics;
 import dev.jbond.orchestrator.eval.EvalResult;
+import java.util.List;
 
 /**
  * Hears what a run does, on the run's thread: for progress lines, dashboards and metrics. Every
@@ -58,6 +59,9 @@ public interface RunListener {
    * @param trainPrompts training prompts
    * @param evalPrompts held-out prompts
    * @param serving where samples come from, for example {@code embedded server on 127.0.0.1:40123}
+   * @param notes what the user should know about the policy, one line each: how an export's learner
+   *     weights map onto its sampling graph, what sampling without a past-key/values graph costs;
+   *     printed once on stderr by the command line
    */
   record RunInfo(
       RunDirectory directory,
@@ -66,7 +70,13 @@ public interface RunListener {
       int samplesPerStep,
       int trainPrompts,
       int evalPrompts,
-      String serving) {}
+      String serving,
+      List<String> notes) {
+    /** Copies the notes. */
+    public RunInfo {
+      notes = List.copyOf(notes);
+    }
+  }
 
   /**
    * Returns a listener that hears nothing.

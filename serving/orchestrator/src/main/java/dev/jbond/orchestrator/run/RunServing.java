@@ -1,9 +1,8 @@
 package dev.jbond.orchestrator.run;
 
 import dev.jbond.PolicyRole;
-import dev.jbond.models.decoder.DecoderWeights;
-import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.models.generate.SamplingConfig;
+import dev.jbond.models.policy.PolicyFiles;
 import dev.jbond.onnx.ort.SessionConfig;
 import dev.jbond.orchestrator.config.RunConfig;
 import dev.jbond.serving.TensorProfile;
@@ -35,6 +34,7 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -81,7 +81,7 @@ final class RunServing implements AutoCloseable {
   static RunServing start(
       RunConfig config,
       RunDirectory directory,
-      ModelDirectory policy,
+      PolicyFiles policy,
       boolean needsReference,
       boolean spin,
       RunListener listener)
@@ -136,7 +136,7 @@ final class RunServing implements AutoCloseable {
       TritonSampler evaluation =
           sampler(client, s, RunComponents.evaluation(config.sampling(), config.eval(), policy));
       TritonWeightPublisher publisher =
-          TritonWeightPublisher.builder(client, policy.config())
+          TritonWeightPublisher.builder(client, policy)
               .optModelName(PolicyRole.POLICY, s.models().policy())
               .optModelName(PolicyRole.ANCHOR, s.models().anchor())
               .optSpecialTokens(policy.eosTokenId(), policy.padTokenId())
@@ -180,17 +180,15 @@ final class RunServing implements AutoCloseable {
    * embedded server over them on a free loopback port.
    */
   private static EmbeddedTritonServer startEmbedded(
-      RunConfig config, Path repository, ModelDirectory policy, boolean spin) throws IOException {
+      RunConfig config, Path repository, PolicyFiles policy, boolean spin) throws IOException {
     RunConfig.Serving s = config.serving();
-    DecoderWeights initial = policy.readWeights();
     for (String model : List.of(s.models().policy(), s.models().anchor(), s.models().reference())) {
       TrtLlmModelConfig.write(
           repository,
           TrtLlmModelConfig.config(model, s.maxBatchRows(), false, TensorProfile.trtLlm()),
           1,
-          initial,
-          policy.eosTokenId(),
-          policy.padTokenId());
+          policy,
+          Map.of());
     }
     RunConfig.Reward reward = config.reward();
     if (reward.tritonModel() != null) {
