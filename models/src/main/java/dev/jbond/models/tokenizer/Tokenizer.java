@@ -40,6 +40,19 @@ public interface Tokenizer {
   TokenSequence encode(String text);
 
   /**
+   * Returns the token ids of {@code text} as the model reads them: with the special tokens a
+   * tokenizer's post-processor adds (for example BERT's {@code [CLS]} and {@code [SEP]}). The
+   * default adds none ({@link #encode}).
+   *
+   * @param text well-formed UTF-16 text
+   * @return the token ids
+   * @throws IllegalArgumentException as {@link #encode}
+   */
+  default TokenSequence encodeWithSpecialTokens(String text) {
+    return encode(text);
+  }
+
+  /**
    * Returns the text of {@code tokens}; special tokens are written as their text.
    *
    * @param tokens token ids below {@link #vocabularySize()}

@@ -176,6 +176,8 @@ public final class DemoCommand implements Callable<Integer> {
             64,
             1,
             null,
+            null,
+            null,
             null),
         // 64 prompts per step: batch 32 wastes KL on gradient noise (KL / Best-of-N frontier KL
         // 2.0-2.5 against about 1.8), 128 gains nothing for twice the time

@@ -8,7 +8,6 @@ import dev.jbond.models.demo.CorpusFiles;
 import dev.jbond.models.generate.DirectSampler;
 import dev.jbond.models.generate.SamplingConfig;
 import dev.jbond.models.policy.PolicyFiles;
-import dev.jbond.models.reward.OrtRewardModel;
 import dev.jbond.onnx.train.LearnerConfig;
 import dev.jbond.onnx.train.OrtPolicyLearner;
 import dev.jbond.orchestrator.config.RunConfig;
@@ -16,6 +15,7 @@ import dev.jbond.orchestrator.eval.EvalResult;
 import dev.jbond.orchestrator.eval.Evaluator;
 import dev.jbond.orchestrator.run.RunComponents;
 import dev.jbond.orchestrator.run.RunDirectory;
+import dev.jbond.spi.RewardModel;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -120,10 +120,19 @@ public final class EvalCommand implements Callable<Integer> {
         RunComponents.training(new RunConfig.Sampling(maxNewTokens, 1.0, 0, 1.0), pol);
     int candidates = BEST_OF[BEST_OF.length - 1];
     Map<String, Object> results = new LinkedHashMap<>();
-    try (OrtRewardModel rm =
+    try (RewardModel rm =
             RunComponents.reward(
                 new RunConfig.Reward(
-                    reward.toString(), "input_ids", "attention_mask", "score", 64, 0, null, null),
+                    reward.toString(),
+                    "input_ids",
+                    "attention_mask",
+                    "score",
+                    64,
+                    0,
+                    null,
+                    null,
+                    null,
+                    null),
                 pol,
                 false);
         DirectSampler policySampler = DirectSampler.builder(pol, sampling).build();

@@ -55,7 +55,7 @@ public record RunConfig(
     return new RunConfig(
         new Policy(""),
         new Reference(null),
-        new Reward("", "input_ids", "attention_mask", "score", 64, 0, null, null),
+        new Reward("", "input_ids", "attention_mask", "score", 64, 0, null, null, null, null),
         new Prompts("", 32, 0.2),
         new Sampling(64, 1.0, 0, 1.0),
         new ObjectiveSection(
@@ -122,6 +122,13 @@ public record RunConfig(
    * @param tritonModel the name under which Triton serves the reward model: scores then go over
    *     ModelInfer to the run's endpoints (with the embedded server, it serves {@code model} under
    *     this name); null: scored in process
+   * @param tokenizer the reward model's own tokenizer: a {@code tokenizer.json}, or a directory
+   *     holding one; the prompt and completion are then decoded with the policy's tokenizer and the
+   *     text is encoded with this one (special tokens such as BERT's {@code [CLS]} and {@code
+   *     [SEP]} included). Null: a {@code tokenizer.json} beside the reward model when there is one,
+   *     else the reward reads the policy's token ids
+   * @param template how prompt and completion become the reward model's text, with {@code {prompt}}
+   *     and {@code {completion}} standing for them; null: {@code {prompt}{completion}}
    */
   @Introspected
   public record Reward(
@@ -133,7 +140,9 @@ public record RunConfig(
       @Min(value = 0, message = "expected an integer >= 0") int threads,
       @Nullable @Min(value = 0, message = "expected an integer >= 0") Integer label,
       @Nullable @Pattern(regexp = "[A-Za-z0-9][A-Za-z0-9._-]*", message = "expected a model name")
-          String tritonModel) {}
+          String tritonModel,
+      @Nullable String tokenizer,
+      @Nullable String template) {}
 
   /**
    * The prompts.

@@ -198,6 +198,7 @@ public final class RunConfigLoader {
     paths.put("policy.model", config.policy().model());
     paths.put("reference.model", config.reference().model());
     paths.put("reward.model", config.reward().model());
+    paths.put("reward.tokenizer", config.reward().tokenizer());
     paths.put("prompts.file", config.prompts().file());
     for (int i = 0; i < config.serving().endpoints().size(); i++) {
       RunConfig.Tls tls = config.serving().endpoints().get(i).tls();
@@ -395,7 +396,9 @@ public final class RunConfigLoader {
             r.maxBatchRows(),
             r.threads(),
             r.label(),
-            r.tritonModel()),
+            r.tritonModel(),
+            path(base, r.tokenizer()),
+            r.template()),
         new RunConfig.Prompts(
             path(base, c.prompts().file()), c.prompts().batchSize(), c.prompts().heldOut()),
         c.sampling(),

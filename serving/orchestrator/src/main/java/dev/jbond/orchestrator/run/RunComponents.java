@@ -1,8 +1,12 @@
 package dev.jbond.orchestrator.run;
 
+import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.models.generate.SamplingConfig;
 import dev.jbond.models.policy.PolicyFiles;
 import dev.jbond.models.reward.OrtRewardModel;
+import dev.jbond.models.reward.RetokenizingRewardModel;
+import dev.jbond.models.tokenizer.HuggingFaceTokenizer;
+import dev.jbond.models.tokenizer.Tokenizer;
 import dev.jbond.objective.Baseline;
 import dev.jbond.objective.Bond;
 import dev.jbond.objective.IterativeBond;
@@ -12,6 +16,7 @@ import dev.jbond.objective.Reinforce;
 import dev.jbond.onnx.ort.SessionConfig;
 import dev.jbond.onnx.train.LearnerConfig;
 import dev.jbond.onnx.train.LearningRateSchedule;
+import dev.jbond.orchestrator.config.ConfigException;
 import dev.jbond.orchestrator.config.RunConfig;
 import dev.jbond.serving.TritonRewardModel;
 import dev.jbond.spi.RewardModel;
@@ -21,6 +26,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.stream.Stream;
 
 /**
@@ -149,10 +155,11 @@ public final class RunComponents {
 
   /**
    * Opens the reward model of a run: over Triton when {@code reward.triton-model} names it (on the
-   * run's endpoints, through its client), else in process.
+   * run's endpoints, through its client), else in process; with the reward's own tokenizer ({@link
+   * #rewardTokenizer}) it reads text re-encoded from the policy's tokens.
    *
    * @param reward the reward section
-   * @param policy the policy's model directory (the pad token and vocabulary the reward reads)
+   * @param policy the policy's files (its tokenizer, pad token and vocabulary)
    * @param spin whether ONNX Runtime's threads may spin
    * @param serving the run's serving
    * @return the reward model; the caller closes it
@@ -164,6 +171,7 @@ public final class RunComponents {
     if (reward.tritonModel() == null) {
       return reward(reward, policy, spin);
     }
+    Optional<Tokenizer> own = rewardTokenizer(reward);
     TritonRewardModel.Builder b =
         TritonRewardModel.builder(serving.client(), reward.tritonModel())
             .optInputIdsName(reward.inputIds())
@@ -176,21 +184,23 @@ public final class RunComponents {
     if (reward.label() != null) {
       b.optLabel(reward.label());
     }
-    policy.padTokenId().ifPresent(b::optPadTokenId);
-    return b.build();
+    OptionalInt pad = own.isPresent() ? padOf(own.get()) : policy.padTokenId();
+    pad.ifPresent(b::optPadTokenId);
+    return retokenized(b.build(), reward, policy, own);
   }
 
   /**
    * Opens the reward model in process.
    *
    * @param reward the reward section
-   * @param policy the policy's model directory (the pad token and vocabulary the reward reads)
+   * @param policy the policy's files (its tokenizer, pad token and vocabulary)
    * @param spin whether ONNX Runtime's threads may spin
    * @return the reward model; the caller closes it
    * @throws IOException when the model cannot be read
    */
-  public static OrtRewardModel reward(RunConfig.Reward reward, PolicyFiles policy, boolean spin)
+  public static RewardModel reward(RunConfig.Reward reward, PolicyFiles policy, boolean spin)
       throws IOException {
+    Optional<Tokenizer> own = rewardTokenizer(reward);
     OrtRewardModel.Builder b = OrtRewardModel.builder(rewardFile(Path.of(reward.model())));
     b.optInputIdsName(reward.inputIds());
     if (reward.attentionMask() == null || reward.attentionMask().isEmpty()) {
@@ -202,11 +212,76 @@ public final class RunComponents {
     if (reward.label() != null) {
       b.optLabel(reward.label());
     }
-    policy.padTokenId().ifPresent(b::optPadTokenId);
-    b.optVocabularySize(policy.vocabSize());
+    OptionalInt pad = own.isPresent() ? padOf(own.get()) : policy.padTokenId();
+    pad.ifPresent(b::optPadTokenId);
+    b.optVocabularySize(own.isPresent() ? own.get().vocabularySize() : policy.vocabSize());
     b.optMaxBatchRows(reward.maxBatchRows());
     b.optSessionConfig(session(reward.threads(), spin));
-    return b.build();
+    return retokenized(b.build(), reward, policy, own);
+  }
+
+  private static OptionalInt padOf(Tokenizer tokenizer) {
+    return tokenizer.padId().isPresent() ? tokenizer.padId() : OptionalInt.of(0);
+  }
+
+  private static RewardModel retokenized(
+      RewardModel inner, RunConfig.Reward reward, PolicyFiles policy, Optional<Tokenizer> own)
+      throws IOException {
+    if (own.isEmpty()) {
+      return inner;
+    }
+    try {
+      Optional<Tokenizer> policyTokenizer = policy.tokenizer();
+      if (policyTokenizer.isEmpty()) {
+        throw new ConfigException(
+            "reward.tokenizer",
+            "expected a policy with a tokenizer (tokenizer.json in "
+                + policy.root()
+                + ") to decode samples for the reward's own tokenizer, found none");
+      }
+      String template =
+          reward.template() == null ? RetokenizingRewardModel.DEFAULT_TEMPLATE : reward.template();
+      if (!template.contains("{completion}")) {
+        throw new ConfigException(
+            "reward.template",
+            "expected a template holding {completion}, found '" + template + "'");
+      }
+      return new RetokenizingRewardModel(inner, policyTokenizer.get(), own.get(), template);
+    } catch (IOException | RuntimeException e) {
+      inner.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Returns the reward model's own tokenizer: {@code reward.tokenizer} (a {@code tokenizer.json} or
+   * a directory holding one), else a {@code tokenizer.json} in the reward model's directory (the
+   * directory itself, or the directory of the model file); empty when there is none.
+   *
+   * @param reward the reward section
+   * @return the tokenizer, or empty
+   * @throws IOException when the file cannot be read
+   */
+  public static Optional<Tokenizer> rewardTokenizer(RunConfig.Reward reward) throws IOException {
+    Path file;
+    if (reward.tokenizer() != null) {
+      file = Path.of(reward.tokenizer());
+      if (Files.isDirectory(file)) {
+        file = file.resolve(ModelDirectory.TOKENIZER_FILE);
+      }
+      if (!Files.isRegularFile(file)) {
+        throw new ConfigException(
+            "reward.tokenizer", "expected a tokenizer.json file, found nothing at " + file);
+      }
+    } else {
+      Path model = Path.of(reward.model());
+      Path dir = Files.isDirectory(model) ? model : model.toAbsolutePath().getParent();
+      file = dir == null ? null : dir.resolve(ModelDirectory.TOKENIZER_FILE);
+      if (file == null || !Files.isRegularFile(file)) {
+        return Optional.empty();
+      }
+    }
+    return Optional.of(HuggingFaceTokenizer.load(file));
   }
 
   /**
