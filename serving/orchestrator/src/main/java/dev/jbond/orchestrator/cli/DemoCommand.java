@@ -114,7 +114,8 @@ public final class DemoCommand implements Callable<Integer> {
         out,
         resume,
         "./bond demo --out %s --resume" + (steps == null ? "" : " --steps " + steps),
-        spec.commandLine().getOut());
+        spec.commandLine().getOut(),
+        spec.commandLine().getErr());
   }
 
   private Integer tabular() throws Exception {

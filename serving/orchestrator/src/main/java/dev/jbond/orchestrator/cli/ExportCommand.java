@@ -3,7 +3,7 @@ package dev.jbond.orchestrator.cli;
 import dev.jbond.PolicyRole;
 import dev.jbond.checkpoint.FileCheckpointStore;
 import dev.jbond.loop.JbondLoop;
-import dev.jbond.models.decoder.ModelDirectory;
+import dev.jbond.models.policy.PolicyFiles;
 import dev.jbond.onnx.train.OrtPolicyLearner;
 import dev.jbond.orchestrator.config.RunConfig;
 import dev.jbond.orchestrator.config.RunConfigLoader;
@@ -74,7 +74,7 @@ public final class ExportCommand implements Callable<Integer> {
           "Expected the step of a checkpoint, one of " + steps + ", found " + chosen);
     }
     RunConfig config = loader.load(dir.config(), dir.root());
-    ModelDirectory policy = ModelDirectory.read(Path.of(config.policy().model()));
+    PolicyFiles policy = PolicyFiles.open(Path.of(config.policy().model()));
     String name =
         role == PolicyRole.POLICY
             ? config.serving().models().policy()

@@ -14,6 +14,7 @@ import java.util.Locale;
  */
 final class ProgressPrinter implements RunListener {
   private final PrintWriter out;
+  private final PrintWriter err;
   private final boolean terminal;
   private RunInfo info;
   private EvalResult lastEval;
@@ -22,7 +23,8 @@ final class ProgressPrinter implements RunListener {
   private double samplesPerSecond;
   private boolean lineOpen;
 
-  ProgressPrinter(PrintWriter out, boolean terminal) {
+  ProgressPrinter(PrintWriter out, PrintWriter err, boolean terminal) {
+    this.err = err;
     this.out = out;
     this.terminal = terminal;
   }
@@ -31,9 +33,9 @@ final class ProgressPrinter implements RunListener {
   public void started(RunInfo info) {
     this.info = info;
     for (String note : info.notes()) {
-      System.err.println(note);
+      err.println(note);
     }
-    System.err.flush();
+    err.flush();
     this.firstStepNanos = System.nanoTime();
     out.printf(
         Locale.ROOT,

@@ -69,6 +69,7 @@ public final class RunCommand implements Callable<Integer> {
             + config
             + overrides.stream().map(o -> " --set " + o).reduce("", String::concat)
             + " --out %s --resume",
-        spec.commandLine().getOut());
+        spec.commandLine().getOut(),
+        spec.commandLine().getErr());
   }
 }

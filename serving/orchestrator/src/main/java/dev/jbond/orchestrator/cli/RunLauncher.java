@@ -37,6 +37,7 @@ final class RunLauncher {
    * @param resume whether to continue the folder's run
    * @param resumeCommand what to type to resume, with {@code %s} for the folder
    * @param console where progress goes
+   * @param errors where notes about the policy go (stderr)
    * @return the exit code
    * @throws IOException when the run's files cannot be read or written
    */
@@ -46,7 +47,8 @@ final class RunLauncher {
       Path out,
       boolean resume,
       String resumeCommand,
-      PrintWriter console)
+      PrintWriter console,
+      PrintWriter errors)
       throws IOException {
     if (resume && out == null) {
       throw new IllegalArgumentException(
@@ -58,7 +60,7 @@ final class RunLauncher {
             : new RunDirectory(out);
     String resumeLine = String.format(resumeCommand, dir.root());
     ReportWriter report = RunReport::write;
-    ProgressPrinter progress = new ProgressPrinter(console, System.console() != null);
+    ProgressPrinter progress = new ProgressPrinter(console, errors, System.console() != null);
     try (StopSignal stop = StopSignal.onSignals()) {
       stop.onRequest(
           () -> {

@@ -34,6 +34,30 @@ public final class Evaluator {
   private final RewardModel reward;
   private final int samplesPerPrompt;
   private final long seed;
+  private volatile SampleSink sampleSink = (step, samples, rewards) -> {};
+
+  /** Receives each evaluation's samples and their rewards. */
+  @FunctionalInterface
+  public interface SampleSink {
+    /**
+     * Takes one evaluation's samples.
+     *
+     * @param step the evaluated step
+     * @param samples the policy's samples, prompt-major
+     * @param rewards their rewards, in order
+     */
+    void accept(long step, List<Generation> samples, double[] rewards);
+  }
+
+  /**
+   * Sets what receives each evaluation's samples (for example a file of samples with their text).
+   * Default: nothing.
+   *
+   * @param sink the receiver
+   */
+  public void onSamples(SampleSink sink) {
+    this.sampleSink = Objects.requireNonNull(sink, "sink");
+  }
 
   /**
    * Creates an evaluator.
@@ -83,6 +107,7 @@ public final class Evaluator {
     kl /= samples.size();
     double q = quantile(rewards, samplesPerPrompt, reference.rewards());
     double n = EvalResult.bestOfN(q);
+    sampleSink.accept(step, samples, rewards);
     return new EvalResult(
         step,
         mean(rewards),

@@ -1,8 +1,7 @@
 package dev.jbond.orchestrator.export;
 
 import dev.jbond.PolicyRole;
-import dev.jbond.models.decoder.DecoderWeights;
-import dev.jbond.models.decoder.ModelDirectory;
+import dev.jbond.models.policy.PolicyFiles;
 import dev.jbond.models.triton.TritonModelConfig;
 import dev.jbond.models.triton.TritonRepository;
 import dev.jbond.onnx.train.OrtPolicyLearner;
@@ -27,8 +26,9 @@ import java.util.Map;
  *
  * <ul>
  *   <li>{@code <name>}: the generation model (backend {@code jbond-generate}: jbond's embedded
- *       server, {@code bond serve}) with the TensorRT-LLM token-id profile, over a jbond model
- *       directory (full-sequence and KV-cache graphs, one weights file);
+ *       server, {@code bond serve}) with the TensorRT-LLM token-id profile, over the policy's
+ *       served files ({@link PolicyFiles#writeServed}: a jbond model directory with both graphs and
+ *       one weights file, or an export's sampling graph with the trained weights mapped in);
  *   <li>{@code <name>-logits}: the full-sequence graph for Triton's ONNX Runtime backend ({@code
  *       input_ids} [+ {@code attention_mask}, {@code position_ids}] to {@code logits}).
  * </ul>
@@ -50,7 +50,7 @@ public final class Exporter {
    */
   public static Path exportRun(OrtPolicyLearner learner, RunConfig config, Path target, long step)
       throws IOException {
-    ModelDirectory source = ModelDirectory.read(Path.of(config.policy().model()));
+    PolicyFiles source = PolicyFiles.open(Path.of(config.policy().model()));
     Map<PolicyRole, String> names =
         Map.of(
             PolicyRole.POLICY, config.serving().models().policy(),
@@ -77,26 +77,23 @@ public final class Exporter {
    * @throws IOException when writing fails
    */
   public static Path exportOne(
-      OrtPolicyLearner learner, PolicyRole role, ModelDirectory source, String name, Path target)
+      OrtPolicyLearner learner, PolicyRole role, PolicyFiles source, String name, Path target)
       throws IOException {
     return write(target, temp -> exportRole(learner, role, source, name, temp));
   }
 
   private static void exportRole(
-      OrtPolicyLearner learner, PolicyRole role, ModelDirectory source, String name, Path out)
+      OrtPolicyLearner learner, PolicyRole role, PolicyFiles source, String name, Path out)
       throws IOException {
     Path onnx = out.resolve(role.label()).resolve(PolicyModel.MODEL_FILE);
     learner.export(role, onnx);
     Path repository = out.resolve("repository");
-    DecoderWeights weights =
-        DecoderWeights.fromInitializers(source.config(), learner.weights(role));
     TrtLlmModelConfig.write(
         repository,
         TrtLlmModelConfig.config(name, 64, false, TensorProfile.trtLlm()),
         1,
-        weights,
-        source.eosTokenId(),
-        source.padTokenId());
+        source,
+        learner.weights(role));
     PolicyModel model = learner.model();
     List<TritonModelConfig.TensorSpec> inputs = new ArrayList<>();
     inputs.add(TritonModelConfig.TensorSpec.of(PolicyModel.INPUT_IDS, "TYPE_INT64", -1, -1));

@@ -94,6 +94,16 @@ public record RunDirectory(Path root) {
   }
 
   /**
+   * Returns {@code samples.jsonl}: each evaluation's policy samples, one line each, with their
+   * token ids, decoded text (when the policy has a tokenizer) and reward.
+   *
+   * @return the path
+   */
+  public Path samples() {
+    return root.resolve("samples.jsonl");
+  }
+
+  /**
    * Returns {@code eval-reference.jsonl}.
    *
    * @return the path

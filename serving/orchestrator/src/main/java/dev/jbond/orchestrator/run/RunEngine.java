@@ -1,10 +1,13 @@
 package dev.jbond.orchestrator.run;
 
 import dev.jbond.BackendException;
+import dev.jbond.Generation;
 import dev.jbond.PolicyRole;
 import dev.jbond.Prompt;
+import dev.jbond.TokenSequence;
 import dev.jbond.TrainingDivergedException;
 import dev.jbond.checkpoint.FileCheckpointStore;
+import dev.jbond.internal.Json;
 import dev.jbond.loop.JbondLoop;
 import dev.jbond.loop.PromptSource;
 import dev.jbond.metrics.JsonLinesMetricsWriter;
@@ -15,6 +18,7 @@ import dev.jbond.models.generate.PolicySamplers;
 import dev.jbond.models.policy.ExportDirectory;
 import dev.jbond.models.policy.PolicyFiles;
 import dev.jbond.models.policy.WeightMapping;
+import dev.jbond.models.tokenizer.Tokenizer;
 import dev.jbond.objective.Objective;
 import dev.jbond.objective.SamplePlan;
 import dev.jbond.onnx.train.OrtPolicyLearner;
@@ -235,6 +239,12 @@ public final class RunEngine {
             run.evalEvery() > 0 && !split.eval().isEmpty()
                 ? evaluator(config, dir, policy, split.eval(), reward, serving, referenceIdentity)
                 : null;
+        if (evaluator != null) {
+          Optional<Tokenizer> tokenizer = policy.tokenizer();
+          evaluator.onSamples(
+              (step, samples, rewards) ->
+                  writeSamples(dir.samples(), step, samples, rewards, tokenizer));
+        }
         listener.started(
             new RunListener.RunInfo(
                 dir,
@@ -319,6 +329,8 @@ public final class RunEngine {
       }
       RunDirectory.keepLinesBefore(dir.metrics(), start);
       RunDirectory.keepLinesBefore(dir.eval(), start);
+      // samples of the restored step were written with its evaluation, before its checkpoint
+      RunDirectory.keepLinesBefore(dir.samples(), start + 1);
       if (!lastMetricsLine.isEmpty()) {
         RunDirectory.appendLine(dir.metrics(), lastMetricsLine);
       }
@@ -692,6 +704,44 @@ public final class RunEngine {
       notes.add(cost);
     }
     return notes;
+  }
+
+  /** Appends one line per sample: ids, decoded text when there is a tokenizer, and reward. */
+  static void writeSamples(
+      Path file,
+      long step,
+      List<Generation> samples,
+      double[] rewards,
+      Optional<Tokenizer> tokenizer) {
+    StringBuilder lines = new StringBuilder();
+    for (int i = 0; i < samples.size(); i++) {
+      Generation g = samples.get(i);
+      Map<String, Object> line = new LinkedHashMap<>();
+      line.put("step", step);
+      line.put("id", g.prompt().id());
+      line.put("prompt", ids(g.prompt().tokens()));
+      tokenizer.ifPresent(t -> line.put("prompt_text", t.decodeLenient(g.prompt().tokens())));
+      line.put("completion", ids(g.completion()));
+      tokenizer.ifPresent(t -> line.put("text", t.decodeLenient(g.completion())));
+      line.put("reward", rewards[i]);
+      lines.append(Json.write(line));
+      if (i + 1 < samples.size()) {
+        lines.append('\n');
+      }
+    }
+    try {
+      RunDirectory.appendLine(file, lines.toString());
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static List<Integer> ids(TokenSequence tokens) {
+    List<Integer> out = new ArrayList<>(tokens.length());
+    for (int id : tokens.toArray()) {
+      out.add(id);
+    }
+    return out;
   }
 
   /** The training and held-out prompts. */
