@@ -24,9 +24,10 @@ import java.util.Set;
  * exports. Both graphs hold the same values, though, so the mapping is derived from the values:
  * each FLOAT initializer of the sampling graph with at least two elements is matched to the
  * full-sequence graph's initializers of equal shape and equal values, else (a matrix) to one whose
- * transpose is equal. Where several are equal (untrained models: LayerNorm weights of ones), the
- * one whose name shares the longest dot-separated suffix with the sampling graph's name wins, and a
- * trained parameter before a frozen one.
+ * transpose is equal; a trained parameter wins over a frozen copy of it (the learner trains a tied
+ * matrix once, while an export may also hold its transpose). Where several are equal (untrained
+ * models: LayerNorm weights of ones), the one whose name shares the longest dot-separated suffix
+ * with the sampling graph's name wins, and a trained parameter before a frozen one.
  *
  * <p>Derivation fails, with one line listing the names, when a trained parameter reaches no
  * sampling graph initializer (the sampler would never see its updates), when a sampling graph
@@ -93,16 +94,19 @@ public final class WeightMapping {
       if (t.elementType() != ElementType.FLOAT || t.elementCount() < 2) {
         continue;
       }
-      boolean transposed = false;
-      List<String> candidates = byValue.getOrDefault(t, List.of());
-      if (candidates.isEmpty() && t.rank() == 2) {
-        candidates = byTranspose.getOrDefault(t, List.of());
-        transposed = true;
-      }
-      if (candidates.isEmpty()) {
+      // equal values first, then an equal transpose; a trained source wins over a frozen copy
+      // (an export may keep a tied matrix twice, once transposed, and the learner trains one)
+      List<String> direct = byValue.getOrDefault(t, List.of());
+      List<String> flipped =
+          t.rank() == 2 ? byTranspose.getOrDefault(t, List.of()) : List.<String>of();
+      if (direct.isEmpty() && flipped.isEmpty()) {
         unmatched.add(e.getKey());
         continue;
       }
+      boolean directTrained = direct.stream().anyMatch(trained::contains);
+      boolean flippedTrained = flipped.stream().anyMatch(trained::contains);
+      boolean transposed = direct.isEmpty() || (!directTrained && flippedTrained);
+      List<String> candidates = transposed ? flipped : direct;
       String best = pick(e.getKey(), candidates, trained);
       if (best == null) {
         ambiguous.add(e.getKey() + " " + candidates);

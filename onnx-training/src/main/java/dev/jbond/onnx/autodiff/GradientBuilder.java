@@ -95,7 +95,33 @@ public final class GradientBuilder {
       Collection<String> candidates,
       List<Map<String, Tensor>> probes,
       SessionConfig config) {
+    return parametersReaching(graph, target, candidates, probes, config, Set.of());
+  }
+
+  /**
+   * Like {@link #parametersReaching(Graph, String, Collection, List, SessionConfig)}, with ops that
+   * count as non-differentiable for this question only: a candidate that reaches {@code target}
+   * only through them is left out (for example {@code Cos} and {@code Sin}, which compute a causal
+   * LM's rotary position tables from a frequency buffer that PyTorch does not train).
+   *
+   * @param graph the graph
+   * @param target the float value that must depend on the parameters
+   * @param candidates names of graph inputs or initializers
+   * @param probes feeds for every graph input
+   * @param config the ONNX Runtime options of the shape probe
+   * @param barriers op types whose inputs do not count as paths
+   * @return the candidates that reach {@code target}, in the order given
+   * @throws IllegalArgumentException when {@code target} or a candidate is not a value of the graph
+   */
+  public static List<String> parametersReaching(
+      Graph graph,
+      String target,
+      Collection<String> candidates,
+      List<Map<String, Tensor>> probes,
+      SessionConfig config,
+      Set<String> barriers) {
     Objects.requireNonNull(graph, "graph");
+    Objects.requireNonNull(barriers, "barriers");
     Checks.checkArgument(!probes.isEmpty(), "Expected at least one probe feed, found none");
     Value targetValue = graph.value(target);
     for (String name : candidates) {
@@ -107,7 +133,8 @@ public final class GradientBuilder {
     leads.add(targetValue);
     for (int k = order.size() - 1; k >= 0; k--) {
       Node node = order.get(k);
-      if (GradientRules.NON_DIFFERENTIABLE.contains(node.opType())) {
+      if (GradientRules.NON_DIFFERENTIABLE.contains(node.opType())
+          || barriers.contains(node.opType())) {
         continue;
       }
       boolean relevant = false;

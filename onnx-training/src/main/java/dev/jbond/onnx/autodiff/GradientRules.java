@@ -1,9 +1,11 @@
 package dev.jbond.onnx.autodiff;
 
+import dev.jbond.internal.Checks;
 import dev.jbond.onnx.graph.ElementType;
 import dev.jbond.onnx.graph.Graph;
 import dev.jbond.onnx.graph.Node;
 import dev.jbond.onnx.graph.Ops;
+import dev.jbond.onnx.graph.Tensor;
 import dev.jbond.onnx.graph.Value;
 import java.util.ArrayList;
 import java.util.List;
@@ -497,11 +499,21 @@ final class GradientRules {
     Ops o = b.ops();
     Value x = n.input(0);
     int r = b.rank(x);
-    long[] starts = b.constantLongs(n, 1);
-    long[] ends = b.constantLongs(n, 2);
+    // starts and ends may be computed (rotate_half's x[..., : d // 2] with d read from the shape);
+    // axes and steps must be constants, and fix the number of sliced axes with the starts
+    long[] starts = b.graph().constantValue(n.input(1)).map(Tensor::toLongValues).orElse(null);
+    long[] ends = b.graph().constantValue(n.input(2)).map(Tensor::toLongValues).orElse(null);
     long[] axes = b.constantLongs(n, 3);
     long[] steps = b.constantLongs(n, 4);
-    int k = starts.length;
+    int k =
+        starts != null
+            ? starts.length
+            : ends != null ? ends.length : axes != null ? axes.length : -1;
+    Checks.checkArgument(
+        k >= 0,
+        "Expected constant starts, ends or axes of Slice node '%s' for its gradient, found all"
+            + " computed",
+        n.name());
     // Slices along several axes compose; undo them one axis at a time, last first. The input of
     // the j-th single-axis slice has X's shape with axes 0..j-1 already sliced to Y's sizes.
     Value g = dy.get(0);
@@ -526,8 +538,8 @@ final class GradientRules {
       Value positions =
           b.slice(
               b.graph().op("Range", b.graph().constantLong(0), dim, b.graph().constantLong(1)),
-              b.longs(starts[j]),
-              b.longs(ends[j]),
+              bound(b, n, 1, starts, j),
+              bound(b, n, 2, ends, j),
               b.longs(0),
               b.longs(step));
       long[] bshape = new long[r];
@@ -538,6 +550,16 @@ final class GradientRules {
       g = b.graph().node("ScatterElements").inputs(zeros, index, g).intAttr("axis", axis).output();
     }
     b.accumulate(x, g);
+  }
+
+  /** Element {@code j} of a Slice bound as a one-element INT64 tensor, constant or computed. */
+  private static Value bound(Backward b, Node n, int input, long[] constant, int j) {
+    if (constant != null) {
+      return b.longs(constant[j]);
+    }
+    Value v = n.input(input);
+    Value one = b.slice(v, b.longs(j), b.longs(j + 1), b.longs(0), b.longs(1));
+    return b.type(v) == ElementType.INT64 ? one : b.ops().cast(one, ElementType.INT64);
   }
 
   private static void gather(Backward b, Node n, List<Value> dy) {

@@ -7,6 +7,7 @@ import dev.jbond.onnx.graph.Dim;
 import dev.jbond.onnx.graph.ElementType;
 import dev.jbond.onnx.graph.Graph;
 import dev.jbond.onnx.graph.ModelFiles;
+import dev.jbond.onnx.graph.Node;
 import dev.jbond.onnx.graph.Shape;
 import dev.jbond.onnx.graph.Tensor;
 import dev.jbond.onnx.graph.Value;
@@ -81,6 +82,13 @@ public final class PolicyModel {
   static final List<String> CONTEXT_KEYS =
       List.of("context_length", "n_positions", "max_position_embeddings");
 
+  /**
+   * Ops through which no parameter is trained: in causal LM exports {@code Cos} and {@code Sin}
+   * compute rotary (or sinusoidal) position tables from a frequency buffer ({@code inv_freq}, often
+   * constant-folded into an {@code onnx::Expand_*} initializer) that PyTorch keeps as a buffer.
+   */
+  static final Set<String> POSITION_ENCODING_OPS = Set.of("Cos", "Sin");
+
   private static final Set<String> TOKEN_INPUTS = Set.of(INPUT_IDS, ATTENTION_MASK, POSITION_IDS);
 
   private final String name;
@@ -91,6 +99,7 @@ public final class PolicyModel {
   private final boolean positionIds;
   private final List<ParameterSpec> parameters;
   private final OptionalInt contextLength;
+  private final List<String> ties;
 
   private PolicyModel(
       String name,
@@ -100,7 +109,8 @@ public final class PolicyModel {
       boolean attentionMask,
       boolean positionIds,
       List<ParameterSpec> parameters,
-      OptionalInt contextLength) {
+      OptionalInt contextLength,
+      List<String> ties) {
     this.name = name;
     this.proto = proto;
     this.sha256 = sha256;
@@ -109,6 +119,7 @@ public final class PolicyModel {
     this.positionIds = positionIds;
     this.parameters = List.copyOf(parameters);
     this.contextLength = contextLength;
+    this.ties = List.copyOf(ties);
   }
 
   /**
@@ -147,9 +158,11 @@ public final class PolicyModel {
     return create(name, graph.toModel(), Optional.empty());
   }
 
-  private static PolicyModel create(String name, ModelProto proto, Optional<String> sha256) {
-    Graph graph = Graph.fromModel(proto);
+  private static PolicyModel create(String name, ModelProto file, Optional<String> sha256) {
+    Graph graph = Graph.fromModel(file);
     checkIoContract(graph, name);
+    List<String> ties = tieCopies(graph);
+    ModelProto proto = ties.isEmpty() ? file : graph.toModel();
     boolean mask = graph.findValue(ATTENTION_MASK).map(Value::isGraphInput).orElse(false);
     boolean positions = graph.findValue(POSITION_IDS).map(Value::isGraphInput).orElse(false);
     List<Map<String, Tensor>> probes =
@@ -172,7 +185,8 @@ public final class PolicyModel {
     List<String> trainable =
         candidates.isEmpty()
             ? List.of()
-            : GradientBuilder.parametersReaching(graph, LOGITS, candidates, probes, probeConfig);
+            : GradientBuilder.parametersReaching(
+                graph, LOGITS, candidates, probes, probeConfig, POSITION_ENCODING_OPS);
     Checks.checkArgument(
         !trainable.isEmpty(),
         "Expected FLOAT initializers that reach '%s' through differentiable ops in model '%s',"
@@ -190,7 +204,76 @@ public final class PolicyModel {
       specs.add(ParameterSpec.of(p, t.shape()));
     }
     return new PolicyModel(
-        name, proto, sha256, vocabulary, mask, positions, specs, contextLength(proto, name));
+        name, proto, sha256, vocabulary, mask, positions, specs, contextLength(proto, name), ties);
+  }
+
+  /**
+   * Ties weights that an export stored twice: a FLOAT matrix initializer equal to another one, or
+   * to its transpose (a tied output embedding that constant folding turned into {@code
+   * onnx::MatMul_*} = {@code wte.weight}ᵀ), is replaced by {@code Identity} or {@code Transpose} of
+   * the first, so that training updates one tensor as PyTorch does. Matrices with fewer than two
+   * distinct values (untrained zeros, ones) are never tied. Returns one line per tie.
+   */
+  private static List<String> tieCopies(Graph graph) {
+    Map<Tensor, String> seen = new LinkedHashMap<>();
+    Map<Tensor, String> seenTransposed = new LinkedHashMap<>();
+    List<String> ties = new ArrayList<>();
+    for (Map.Entry<String, Tensor> init : List.copyOf(graph.initializers().entrySet())) {
+      Tensor t = init.getValue();
+      String name = init.getKey();
+      if (t.elementType() != ElementType.FLOAT
+          || t.rank() != 2
+          || graph.value(name).isGraphInput()
+          || !varied(t)) {
+        continue;
+      }
+      String copyOf = seen.get(t);
+      String transposeOf = copyOf == null ? seenTransposed.get(t) : null;
+      if (copyOf == null && transposeOf == null) {
+        seen.put(t, name);
+        seenTransposed.put(transpose(t), name);
+        continue;
+      }
+      Value source = graph.value(copyOf != null ? copyOf : transposeOf);
+      Value tied = copyOf != null ? graph.op("Identity", source) : graph.op("Transpose", source);
+      Value old = graph.value(name);
+      for (Node consumer : List.copyOf(old.consumers())) {
+        for (int i = 0; i < consumer.inputCount(); i++) {
+          if (consumer.hasInput(i) && consumer.input(i) == old) {
+            consumer.setInput(i, tied);
+          }
+        }
+      }
+      graph.removeInitializer(name);
+      ties.add(
+          name
+              + (copyOf != null ? " = " + copyOf : " = transpose of " + transposeOf)
+              + " (tied: trained as one tensor)");
+    }
+    return ties;
+  }
+
+  private static boolean varied(Tensor t) {
+    float[] values = t.toFloatArray();
+    for (float v : values) {
+      if (Float.compare(v, values[0]) != 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static Tensor transpose(Tensor matrix) {
+    int rows = (int) matrix.shape()[0];
+    int cols = (int) matrix.shape()[1];
+    float[] in = matrix.toFloatArray();
+    float[] out = new float[in.length];
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < cols; c++) {
+        out[c * rows + r] = in[r * cols + c];
+      }
+    }
+    return Tensor.floats(new long[] {cols, rows}, out);
   }
 
   private static void checkIoContract(Graph graph, String name) {
@@ -488,6 +571,16 @@ public final class PolicyModel {
    */
   public Graph graph() {
     return Graph.fromModel(proto);
+  }
+
+  /**
+   * Returns the weights the export stored twice and the learner trains as one tensor, one line each
+   * (for example {@code onnx::MatMul_508 = transpose of wte.weight (tied: ...)}).
+   *
+   * @return the ties; empty for most models
+   */
+  public List<String> ties() {
+    return ties;
   }
 
   /** The model as loaded, data inline; protos are immutable. */
