@@ -4,6 +4,8 @@ import dev.jbond.Prompt;
 import dev.jbond.TokenSequence;
 import dev.jbond.internal.Checks;
 import dev.jbond.internal.Json;
+import dev.jbond.models.chat.ChatMessage;
+import dev.jbond.models.chat.ChatTemplate;
 import dev.jbond.models.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -29,7 +31,9 @@ import java.util.Set;
  *       with the tokenizer's EOS id, so a model learns to stop after the {@code "."} or {@code "!"}
  *       that ends every {@link SyntheticCorpus} review.
  *   <li>Prompts (for J-BOND): {@code {"id": "p0000", "prompt": [ids], "text": "The soup was"}}, ids
- *       {@code "p"} and the 0-based line index with at least four digits; no EOS.
+ *       {@code "p"} and the 0-based line index with at least four digits; no EOS. When reading, a
+ *       prompt may also be text, or a chat ({@code "messages"}) rendered with the policy's chat
+ *       template (see {@link #readPrompts(Path, Optional, Optional)}).
  * </ul>
  *
  * <p>Writers replace the target file atomically (they write a temporary file next to it and move it
@@ -151,6 +155,38 @@ public final class CorpusFiles {
    */
   public static List<Prompt> readPrompts(Path file, Optional<Tokenizer> tokenizer)
       throws IOException {
+    return readPrompts(file, tokenizer, Optional.empty());
+  }
+
+  /**
+   * Reads a prompts file whose prompts are token ids, text, or chats.
+   *
+   * <p>Each line has a non-empty string {@code "id"} (unique in the file) and either {@code
+   * "prompt"}, token ids or text, or {@code "messages"}, a conversation: a non-empty array of
+   * {@code {"role": string, "content": string}} objects. Text is encoded with {@code tokenizer}. A
+   * conversation is rendered with {@code template} and {@code add_generation_prompt=true} (so the
+   * prompt ends where the assistant's answer begins), then encoded with {@code tokenizer} without
+   * adding special tokens: the template writes BOS and the turn markers itself, as Hugging Face's
+   * {@code apply_chat_template(..., tokenize=True)} does. Other members of a line are ignored,
+   * blank lines skipped.
+   *
+   * @param file the prompts file (JSON lines)
+   * @param tokenizer the policy's tokenizer, which encodes text prompts and rendered chats; empty:
+   *     only token ids
+   * @param template the policy's chat template ({@code tokenizer_config.json}'s {@code
+   *     chat_template}), which renders chats; empty: no chats
+   * @return the prompts in file order
+   * @throws IOException when the file cannot be read, or a line is not such an object, an id
+   *     repeats, a line has both or neither of {@code "prompt"} and {@code "messages"}, a text
+   *     prompt or rendered chat is empty, text or a chat comes without a tokenizer, a chat comes
+   *     without a chat template, a message is not such an object, or the template rejects the chat
+   *     (its {@code raise_exception}); the message is one line naming the file and the line
+   */
+  public static List<Prompt> readPrompts(
+      Path file, Optional<Tokenizer> tokenizer, Optional<ChatTemplate> template)
+      throws IOException {
+    Objects.requireNonNull(tokenizer, "tokenizer");
+    Objects.requireNonNull(template, "template");
     List<Prompt> prompts = new ArrayList<>();
     Set<String> ids = new HashSet<>();
     List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
@@ -165,7 +201,12 @@ public final class CorpusFiles {
       if (!ids.add(id)) {
         throw lineError(file, i, "unique prompt ids", "'" + id + "' again");
       }
-      if (line.get("prompt") instanceof String text) {
+      if (line.containsKey("messages")) {
+        if (line.containsKey("prompt")) {
+          throw lineError(file, i, "either 'prompt' or 'messages'", "both");
+        }
+        prompts.add(new Prompt(id, chat(file, i, line.get("messages"), tokenizer, template)));
+      } else if (line.get("prompt") instanceof String text) {
         if (tokenizer.isEmpty()) {
           throw lineError(
               file,
@@ -183,6 +224,91 @@ public final class CorpusFiles {
       }
     }
     return prompts;
+  }
+
+  private static TokenSequence chat(
+      Path file,
+      int index,
+      Object messages,
+      Optional<Tokenizer> tokenizer,
+      Optional<ChatTemplate> template)
+      throws IOException {
+    if (template.isEmpty()) {
+      throw new IOException(
+          "Line "
+              + (index + 1)
+              + " of "
+              + file
+              + " has \"messages\" but the policy has no chat template (tokenizer_config.json"
+              + " chat_template)");
+    }
+    if (tokenizer.isEmpty()) {
+      throw new IOException(
+          "Line "
+              + (index + 1)
+              + " of "
+              + file
+              + " has \"messages\" but the policy has no tokenizer to encode the rendered chat"
+              + " (tokenizer.json)");
+    }
+    List<ChatMessage> chat = messages(file, index, messages);
+    String text;
+    try {
+      text = template.get().render(chat, true);
+    } catch (IllegalArgumentException e) {
+      throw new IOException(
+          "Cannot render the chat on line " + (index + 1) + " of " + file + ": " + e.getMessage(),
+          e);
+    }
+    if (text.isEmpty()) {
+      throw lineError(file, index, "a chat that renders to non-empty text", "\"\"");
+    }
+    return tokenizer.get().encode(text);
+  }
+
+  private static List<ChatMessage> messages(Path file, int index, Object value) throws IOException {
+    if (!(value instanceof List<?> list) || list.isEmpty()) {
+      throw lineError(
+          file,
+          index,
+          "a non-empty array of {\"role\": string, \"content\": string} objects in 'messages'",
+          value instanceof List<?> ? "an empty array" : describe(value));
+    }
+    List<ChatMessage> chat = new ArrayList<>(list.size());
+    for (int m = 0; m < list.size(); m++) {
+      if (!(list.get(m) instanceof Map<?, ?> message)) {
+        throw lineError(
+            file,
+            index,
+            "a {\"role\": ..., \"content\": ...} object",
+            describe(list.get(m)) + " at messages[" + m + "]");
+      }
+      for (Object key : message.keySet()) {
+        if (!key.equals("role") && !key.equals("content")) {
+          throw lineError(
+              file,
+              index,
+              "only 'role' and 'content' in each message",
+              "'" + key + "' at messages[" + m + "]");
+        }
+      }
+      if (!(message.get("role") instanceof String role) || role.isEmpty()) {
+        throw lineError(
+            file,
+            index,
+            "a non-empty string 'role'",
+            describe(message.get("role")) + " at messages[" + m + "]");
+      }
+      if (!(message.get("content") instanceof String content)) {
+        throw lineError(
+            file,
+            index,
+            "a string 'content'",
+            describe(message.get("content")) + " at messages[" + m + "]");
+      }
+      chat.add(new ChatMessage(role, content));
+    }
+    return chat;
   }
 
   /**

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.jbond.Prompt;
 import dev.jbond.TokenSequence;
 import dev.jbond.internal.Json;
+import dev.jbond.models.chat.ChatTemplate;
 import dev.jbond.models.tokenizer.BytePairTrainer;
 import dev.jbond.models.tokenizer.ByteTokenizer;
 import dev.jbond.models.tokenizer.HuggingFaceTokenizer;
@@ -234,6 +235,185 @@ class CorpusFilesTest {
             () -> CorpusFiles.readPrompts(file, java.util.Optional.of(new ByteTokenizer())));
     assertEquals(
         "Expected a non-empty text or token ids in 'prompt' on line 1 of " + file + ", found \"\"",
+        empty.getMessage());
+  }
+
+  // ---- chat prompts ("messages") ----
+
+  private static final String CHAT_TEMPLATE =
+      "{{ bos_token }}{% for m in messages %}"
+          + "{% if m.role == 'system' and not loop.first %}"
+          + "{{ raise_exception('A system message must come first') }}{% endif %}"
+          + "<{{ m.role }}>{{ m.content }}<eos>{% endfor %}"
+          + "{% if add_generation_prompt %}<assistant>{% endif %}";
+
+  private static ChatTemplate chatTemplate() {
+    return ChatTemplate.of(CHAT_TEMPLATE, Map.of("bos_token", "<bos>"));
+  }
+
+  private static HuggingFaceTokenizer testTokenizer() throws Exception {
+    return HuggingFaceTokenizer.load(
+        Path.of(
+            CorpusFilesTest.class
+                .getResource("/dev/jbond/models/tokenizer/tokenizer.json")
+                .toURI()));
+  }
+
+  @Test
+  void readPrompts_messages_areRenderedWithTheGenerationPromptAndEncodedWithoutAddedTokens(
+      @TempDir Path dir) throws Exception {
+    Path file = dir.resolve("prompts.jsonl");
+    Files.writeString(
+        file,
+        "{\"id\": \"chat\", \"messages\": [{\"role\": \"system\", \"content\": \"Be kind.\"},"
+            + " {\"role\": \"user\", \"content\": \"The soup was\"}]}\n"
+            + "{\"id\": \"text\", \"prompt\": \"The soup was\"}\n",
+        StandardCharsets.UTF_8);
+    HuggingFaceTokenizer tokenizer = testTokenizer();
+
+    List<Prompt> read =
+        CorpusFiles.readPrompts(
+            file, java.util.Optional.of(tokenizer), java.util.Optional.of(chatTemplate()));
+
+    String rendered = "<bos><system>Be kind.<eos><user>The soup was<eos><assistant>";
+    assertEquals(tokenizer.encode(rendered), read.get(0).tokens());
+    assertEquals(rendered, tokenizer.decode(read.get(0).tokens()));
+    int bos = tokenizer.tokenId("<bos>").getAsInt();
+    assertEquals(bos, read.get(0).tokens().get(0));
+    assertTrue(read.get(0).tokens().get(1) != bos, "one BOS, written by the template");
+    assertEquals(tokenizer.encode("The soup was"), read.get(1).tokens());
+  }
+
+  @Test
+  void readPrompts_messagesWithoutTemplateOrTokenizer_isOneLine(@TempDir Path dir)
+      throws Exception {
+    Path file = dir.resolve("prompts.jsonl");
+    Files.writeString(
+        file,
+        "{\"id\": \"a\", \"prompt\": [1, 2]}\n"
+            + "{\"id\": \"b\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}\n");
+
+    IOException noTemplate =
+        assertThrows(
+            IOException.class,
+            () -> CorpusFiles.readPrompts(file, java.util.Optional.of(testTokenizer())));
+    assertEquals(
+        "Line 2 of "
+            + file
+            + " has \"messages\" but the policy has no chat template (tokenizer_config.json"
+            + " chat_template)",
+        noTemplate.getMessage());
+
+    IOException noTokenizer =
+        assertThrows(
+            IOException.class,
+            () ->
+                CorpusFiles.readPrompts(
+                    file, java.util.Optional.empty(), java.util.Optional.of(chatTemplate())));
+    assertEquals(
+        "Line 2 of "
+            + file
+            + " has \"messages\" but the policy has no tokenizer to encode the rendered chat"
+            + " (tokenizer.json)",
+        noTokenizer.getMessage());
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.CsvSource(
+      delimiter = '|',
+      value = {
+        "\"hi\""
+            + "| a non-empty array of {\"role\": string, \"content\": string} objects in 'messages'"
+            + "| \"hi\"",
+        "[]"
+            + "| a non-empty array of {\"role\": string, \"content\": string} objects in 'messages'"
+            + "| an empty array",
+        "[\"user\"]| a {\"role\": ..., \"content\": ...} object| \"user\" at messages[0]",
+        "[{\"content\": \"x\"}]| a non-empty string 'role'| none at messages[0]",
+        "[{\"role\": \"user\", \"content\": \"x\"}, {\"role\": \"user\"}]"
+            + "| a string 'content'| none at messages[1]",
+        "[{\"role\": \"user\", \"content\": 7}]| a string 'content'| 7 at messages[0]",
+        "[{\"role\": \"user\", \"content\": [{\"type\": \"text\"}]}]"
+            + "| a string 'content'| an array at messages[0]",
+        "[{\"role\": \"user\", \"content\": \"x\", \"name\": \"bo\"}]"
+            + "| only 'role' and 'content' in each message| 'name' at messages[0]",
+      })
+  void readPrompts_malformedMessages_isOneLineNamingFileAndLine(
+      String messages, String expected, String found, @TempDir Path dir) throws Exception {
+    Path file = dir.resolve("prompts.jsonl");
+    Files.writeString(
+        file,
+        "{\"id\": \"a\", \"prompt\": [1]}\n\n{\"id\": \"b\", \"messages\": " + messages + "}\n");
+
+    IOException e =
+        assertThrows(
+            IOException.class,
+            () ->
+                CorpusFiles.readPrompts(
+                    file,
+                    java.util.Optional.of(testTokenizer()),
+                    java.util.Optional.of(chatTemplate())));
+
+    assertEquals(
+        "Expected " + expected.strip() + " on line 3 of " + file + ", found " + found.strip(),
+        e.getMessage());
+  }
+
+  @Test
+  void readPrompts_promptAndMessagesOnOneLine_isOneLine(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("prompts.jsonl");
+    Files.writeString(
+        file,
+        "{\"id\": \"a\", \"prompt\": \"Hi\","
+            + " \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}\n");
+
+    IOException e =
+        assertThrows(
+            IOException.class,
+            () ->
+                CorpusFiles.readPrompts(
+                    file,
+                    java.util.Optional.of(testTokenizer()),
+                    java.util.Optional.of(chatTemplate())));
+
+    assertEquals(
+        "Expected either 'prompt' or 'messages' on line 1 of " + file + ", found both",
+        e.getMessage());
+  }
+
+  @Test
+  void readPrompts_templateRaisesOrRendersNothing_isOneLineNamingFileAndLine(@TempDir Path dir)
+      throws Exception {
+    Path file = dir.resolve("prompts.jsonl");
+    Files.writeString(
+        file,
+        "{\"id\": \"a\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"},"
+            + " {\"role\": \"system\", \"content\": \"Late.\"}]}\n");
+
+    IOException raised =
+        assertThrows(
+            IOException.class,
+            () ->
+                CorpusFiles.readPrompts(
+                    file,
+                    java.util.Optional.of(testTokenizer()),
+                    java.util.Optional.of(chatTemplate())));
+    assertEquals(
+        "Cannot render the chat on line 1 of "
+            + file
+            + ": The chat template rejected the conversation: A system message must come first",
+        raised.getMessage());
+
+    IOException empty =
+        assertThrows(
+            IOException.class,
+            () ->
+                CorpusFiles.readPrompts(
+                    file,
+                    java.util.Optional.of(testTokenizer()),
+                    java.util.Optional.of(ChatTemplate.of("{# nothing #}"))));
+    assertEquals(
+        "Expected a chat that renders to non-empty text on line 1 of " + file + ", found \"\"",
         empty.getMessage());
   }
 }
