@@ -74,7 +74,7 @@ class RunConfigLoaderTest {
         Arguments.of(
             "reward: {model: reward.onnx, batch: 3}",
             "reward.batch: unknown key, expected one of [model, input-ids, attention-mask, output,"
-                + " max-batch-rows, threads, label, triton-model]"),
+                + " max-batch-rows, threads, label, triton-model, tokenizer, template]"),
         Arguments.of(
             "reward: {model: reward.onnx, max-batch-rows: many}",
             "reward.max-batch-rows: expected an integer, found \"many\""),
