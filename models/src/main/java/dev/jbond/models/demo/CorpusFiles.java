@@ -218,7 +218,8 @@ public final class CorpusFiles {
         if (text.isEmpty()) {
           throw lineError(file, i, "a non-empty text or token ids in 'prompt'", "\"\"");
         }
-        prompts.add(new Prompt(id, tokenizer.get().encode(text)));
+        // as a Hugging Face tokenizer encodes text by default: Llama's BOS, for instance
+        prompts.add(new Prompt(id, tokenizer.get().encodeWithSpecialTokens(text)));
       } else {
         prompts.add(new Prompt(id, tokens(file, i, line, "prompt")));
       }

@@ -1,5 +1,6 @@
 package dev.jbond.models.policy;
 
+import dev.jbond.models.chat.ChatTemplate;
 import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.models.tokenizer.Tokenizer;
 import dev.jbond.onnx.ModelLoadException;
@@ -119,6 +120,16 @@ public interface PolicyFiles {
    * @throws IOException when the tokenizer file cannot be read or breaks its format
    */
   Optional<Tokenizer> tokenizer() throws IOException;
+
+  /**
+   * Returns the chat template of the model's {@code tokenizer_config.json}, when it has one.
+   *
+   * @return the template, or empty
+   * @throws IOException when the file cannot be read or is not a tokenizer configuration
+   */
+  default Optional<ChatTemplate> chatTemplate() throws IOException {
+    return ChatTemplate.find(root());
+  }
 
   /**
    * Returns a digest of the files that fix the model's initial weights and configuration, to tell

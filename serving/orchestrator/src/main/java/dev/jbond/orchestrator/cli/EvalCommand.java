@@ -111,7 +111,7 @@ public final class EvalCommand implements Callable<Integer> {
               + " tokens, found "
               + ref.vocabSize());
     }
-    List<Prompt> all = CorpusFiles.readPrompts(prompts, pol.tokenizer());
+    List<Prompt> all = CorpusFiles.readPrompts(prompts, pol.tokenizer(), pol.chatTemplate());
     if (all.isEmpty()) {
       throw new IllegalArgumentException("Expected at least one prompt in " + prompts);
     }

@@ -123,7 +123,7 @@ public final class SampleCommand implements Callable<Integer> {
         !bestOf || reward != null, "Expected --reward with --best-of, found no reward model");
     PolicyFiles dir = PolicyFiles.open(policy);
     Optional<Tokenizer> tokenizer = dir.tokenizer();
-    List<Prompt> all = CorpusFiles.readPrompts(prompts, tokenizer);
+    List<Prompt> all = CorpusFiles.readPrompts(prompts, tokenizer, dir.chatTemplate());
     Checks.checkArgument(!all.isEmpty(), "Expected at least one prompt in %s, found none", prompts);
     List<Prompt> used = limit > 0 && limit < all.size() ? all.subList(0, limit) : all;
     SamplingConfig sampling =

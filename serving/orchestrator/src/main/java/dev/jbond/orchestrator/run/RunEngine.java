@@ -178,7 +178,8 @@ public final class RunEngine {
     String referenceIdentity = policy.identity();
     checkReference(config, referenceIdentity);
     List<Prompt> all =
-        CorpusFiles.readPrompts(Path.of(config.prompts().file()), policy.tokenizer());
+        CorpusFiles.readPrompts(
+            Path.of(config.prompts().file()), policy.tokenizer(), policy.chatTemplate());
     Split split = split(all, config.prompts().heldOut(), config.eval().maxPrompts(), config.run());
     Objective objective = RunComponents.objective(config.objective());
     SamplePlan plan = objective.plan();
