@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code bond bench tokenize} on the GPT-2-style test tokenizer: every text set is measured and
- * checked (a smoke test of the command; the figures themselves are for BENCHMARKS.md).
+ * {@code bond bench tokenize} on the GPT-2-style test tokenizer: every text set is measured (a
+ * smoke test of the command; the figures themselves are for BENCHMARKS.md).
  */
 class BenchTokenizeCommandTest {
   @TempDir Path dir;
@@ -30,7 +30,7 @@ class BenchTokenizeCommandTest {
 
   @Test
   @SuppressWarnings("unchecked")
-  void benchTokenize_testTokenizer_measuresEveryTextSetWithoutDifferences() throws Exception {
+  void benchTokenize_testTokenizer_measuresEveryTextSet() throws Exception {
     Path root = repository();
     Path out = dir.resolve("bench-tokenize.json");
 
@@ -50,8 +50,6 @@ class BenchTokenizeCommandTest {
             "2",
             "--pass-ms",
             "1",
-            "--check-random",
-            "500",
             "--out",
             out.toString());
 
@@ -61,13 +59,9 @@ class BenchTokenizeCommandTest {
     for (String set : List.of("references", "prompts", "paragraphs")) {
       Map<String, Object> measured = (Map<String, Object>) file.get(set);
       assertTrue(((Number) measured.get("tokens")).longValue() > 0, set);
-      Map<String, Object> library = (Map<String, Object>) measured.get("library");
-      assertEquals(0L, library.get("textsThatDiffer"), set);
-      assertTrue(((Number) library.get("encodeTokensPerSecond")).doubleValue() > 0, set);
-      assertTrue(((Number) library.get("decodeTokensPerSecond")).doubleValue() > 0, set);
+      assertTrue(((Number) measured.get("encodeTokensPerSecond")).doubleValue() > 0, set);
+      assertTrue(((Number) measured.get("decodeTokensPerSecond")).doubleValue() > 0, set);
     }
-    Map<String, Object> random = (Map<String, Object>) file.get("random");
-    assertEquals(500L, random.get("texts"));
     Map<String, Object> paragraphs = (Map<String, Object>) file.get("paragraphs");
     assertEquals(2L, paragraphs.get("texts"));
     assertTrue(((Number) paragraphs.get("characters")).longValue() >= 4000);
