@@ -209,6 +209,29 @@ class HuggingFaceTokenizerTest {
   }
 
   @Test
+  void encode_fileAsksForTruncationAndPadding_neverTruncatesOrPads() throws IOException {
+    String json =
+        fixtureJson()
+            .replace(
+                "\"truncation\": null",
+                "\"truncation\": {\"direction\": \"Right\", \"max_length\": 4,"
+                    + " \"strategy\": \"LongestFirst\", \"stride\": 0}")
+            .replace(
+                "\"padding\": null",
+                "\"padding\": {\"strategy\": {\"Fixed\": 64}, \"direction\": \"Right\","
+                    + " \"pad_to_multiple_of\": null, \"pad_id\": 407, \"pad_type_id\": 0,"
+                    + " \"pad_token\": \"<pad>\"}");
+    assertTrue(json.contains("\"max_length\": 4") && json.contains("\"Fixed\": 64"));
+    HuggingFaceTokenizer configured = parse(json);
+    String text = "The lighthouse keeper counted the ships that passed the harbour.";
+
+    assertEquals(tokenizer.encode(text), configured.encode(text));
+    assertEquals(tokenizer.encodeWithSpecialTokens(text), configured.encodeWithSpecialTokens(text));
+    assertTrue(configured.encode(text).length() > 4);
+    assertEquals(OptionalInt.of(PAD), configured.padId());
+  }
+
+  @Test
   void encode_specialTokensInsideText_returnsTheirIds() {
     int[] ids = tokenizer.encode("a<eos>b <pad><bos>").toArray();
 
