@@ -1,87 +1,91 @@
 package dev.jbond.models.tokenizer;
 
+import ai.djl.huggingface.tokenizers.jni.LibUtils;
+import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
+import dev.jbond.BackendException;
 import dev.jbond.TokenSequence;
 import dev.jbond.internal.Checks;
 import dev.jbond.internal.Json;
 import java.io.IOException;
+import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.text.Normalizer;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
-import java.util.Set;
-import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
- * A tokenizer read from a Hugging Face {@code tokenizer.json} file, implemented in Java (no native
- * library). It supports byte-level BPE, the scheme of GPT-2, RoBERTa, Llama 3, Qwen 2 and others.
- *
- * <h2>Supported file contents</h2>
+ * A tokenizer read from a Hugging Face {@code tokenizer.json} file, run by the Hugging Face
+ * tokenizers library itself (the Rust implementation, through DJL's JNI binding {@code
+ * ai.djl.huggingface:tokenizers}, whose jar carries the native library for Linux x86-64 and
+ * aarch64, macOS arm64 and Windows x86-64). It therefore tokenizes every family the library reads
+ * exactly as the library does, among them:
  *
  * <ul>
- *   <li>{@code model}: {@code "type": "BPE"} with {@code vocab} (token to id) and {@code merges},
- *       each merge either the string {@code "a b"} or the array {@code ["a", "b"]}; also {@code
- *       unk_token}, {@code fuse_unk} and {@code ignore_merges}. {@code dropout} must be null or 0,
- *       {@code byte_fallback} false, and {@code continuing_subword_prefix} / {@code
- *       end_of_word_suffix} null or empty.
- *   <li>{@code pre_tokenizer}: {@code ByteLevel} ({@code add_prefix_space}, default true; {@code
- *       use_regex}, default true, splits with the GPT-2 pattern: the contractions {@code 's 't 're
- *       've 'm 'll 'd}, {@code " ?\p{L}+"}, {@code " ?\p{N}+"}, {@code " ?[^\s\p{L}\p{N}]+"},
- *       {@code "\s+(?!\S)"}, {@code "\s+"}), or a {@code Sequence} of {@code Split} steps ({@code
- *       Regex} or {@code String} pattern, any {@code behavior}, {@code invert}) that ends with
- *       {@code ByteLevel}. Regular expressions are compiled with {@link java.util.regex.Pattern}
- *       and Unicode character classes.
- *   <li>{@code decoder}: {@code ByteLevel}.
- *   <li>{@code normalizer}: null, {@code NFC}, {@code NFD}, {@code NFKC}, {@code NFKD}, {@code
- *       Lowercase}, or a {@code Sequence} of these.
- *   <li>{@code added_tokens}: matched in the (normalized) text before pre-tokenization, leftmost
- *       first and longest first, honouring {@code single_word}, {@code lstrip} and {@code rstrip};
- *       each keeps the id the file gives it.
- *   <li>{@code post_processor}: null, {@code ByteLevel}, {@code TemplateProcessing}, {@code
- *       RobertaProcessing}, {@code BertProcessing} or {@code Sequence}; accepted but not applied,
- *       because {@link #encode} never inserts special tokens (like Hugging Face's {@code
- *       add_special_tokens=False}). {@code truncation} is ignored; {@code padding.pad_token} names
- *       the padding token.
+ *   <li>byte-level BPE (GPT-2, RoBERTa, Llama 3, Qwen 2): {@code ByteLevel} pre-tokenizer and
+ *       decoder, optionally after regex {@code Split} steps;
+ *   <li>BPE over characters with byte fallback (Llama 2, Mistral): a {@code Metaspace}
+ *       pre-tokenizer, or the normalizer {@code Prepend("▁")} then {@code Replace(" ", "▁")}, the
+ *       tokens {@code <0x00>..<0xFF>}, and a {@code ByteFallback}, {@code Fuse}, {@code Strip}
+ *       decoder sequence;
+ *   <li>Unigram (T5, ALBERT, XLNet): pieces with scores, {@code Metaspace};
+ *   <li>WordPiece (BERT and the reward models built on it): {@code BertNormalizer}, {@code
+ *       BertPreTokenizer}, {@code ##} continuing subwords, {@code [CLS] $A [SEP]} templates;
+ *   <li>WordLevel.
  * </ul>
  *
- * <p>Anything else fails to load with a {@link TokenizerFormatException} that names what was found
- * and what is supported, for example {@code "Unsupported model type 'WordPiece' in tokenizer.json,
- * supported: [BPE]"}.
+ * <p>Added tokens (special or not, with their {@code single_word}, {@code lstrip}, {@code rstrip}
+ * and {@code normalized} flags) are matched in the text as the library matches them. The file's
+ * {@code truncation} and {@code padding} are switched off: jbond never truncates or pads text
+ * through the tokenizer. A BPE {@code dropout} other than null or 0 is refused, because it makes
+ * encoding random.
  *
  * <h2>Encoding and decoding</h2>
  *
- * <p>{@link #encode}: normalize; split around added tokens; pre-tokenize each other piece into
- * words (prepending a space to a piece that does not start with one when {@code add_prefix_space})
- * and write each word's UTF-8 bytes as byte-level characters (the printable bytes {@code !..~},
- * {@code ¡..¬} and {@code ®..ÿ} as themselves, the other 68 bytes in order as U+0100..U+0143, so
- * the space is {@code Ġ}); then apply the BPE merges to each word, lowest merge rank first. Word
- * results are cached (bounded). {@link #decode}: each token's string is mapped back to bytes
- * through the byte-level alphabet (a token with a character outside it, such as an added token,
- * stands for its own UTF-8 bytes), and the bytes are read as UTF-8.
+ * <p>{@link #encode} is the library's encoding without special tokens ({@code
+ * add_special_tokens=False}); a character that the vocabulary cannot represent becomes the unknown
+ * token, or its bytes' {@code <0xNN>} tokens with byte fallback, or is left out when the model has
+ * neither, as in the library. {@link #encodeWithSpecialTokens} applies the file's {@code
+ * post_processor}, for example BERT's {@code [CLS] ... [SEP]} or Llama's leading {@code <s>}.
+ * {@link #decode} and {@link #decodeLenient} return the library's decoding with special tokens kept
+ * ({@code skip_special_tokens=False}). The library replaces bytes that are not valid UTF-8 with
+ * U+FFFD; {@link #decode} instead fails on them: when the decoded text holds U+FFFD and the file's
+ * decoder works on bytes ({@code ByteLevel}: each token's characters stand for bytes, or {@code
+ * ByteFallback}: {@code <0xNN>} tokens are bytes), it checks the tokens' bytes and reports the
+ * first malformed one.
  *
- * <h2>Special tokens</h2>
+ * <h2>Vocabulary and special tokens</h2>
  *
- * <p>{@link #load(Path)} takes {@code eos_token}, {@code bos_token} and {@code pad_token} from a
- * {@code tokenizer_config.json} next to the file when there is one. Otherwise each is the first
- * special added token named, for EOS, {@code </s>}, {@code <eos>}, {@code <|endoftext|>} or {@code
- * <|end_of_text|>}; for BOS, {@code <s>}, {@code <bos>}, {@code <|begin_of_text|>} or {@code
- * <|startoftext|>}; for padding, {@code padding.pad_token}, else {@code <pad>}, {@code <|pad|>},
- * {@code [PAD]} or {@code <|padding|>}.
+ * <p>{@link #vocabularySize} is the highest id of the model's vocabulary and the added tokens, plus
+ * one. {@link #isSpecial} is true for the added tokens with {@code "special": true}. {@link
+ * #load(Path)} takes {@code eos_token}, {@code bos_token} and {@code pad_token} (a string, or an
+ * object with {@code "content"}) from a {@code tokenizer_config.json} next to the file when there
+ * is one. Otherwise each is the first special added token named, for EOS, {@code </s>}, {@code
+ * <eos>}, {@code <|endoftext|>} or {@code <|end_of_text|>}; for BOS, {@code <s>}, {@code <bos>},
+ * {@code <|begin_of_text|>} or {@code <|startoftext|>}; for padding, {@code padding.pad_token},
+ * else {@code <pad>}, {@code <|pad|>}, {@code [PAD]} or {@code <|padding|>}.
  *
- * <p>Differences from Hugging Face's implementation: every added token is matched after
- * normalization (Hugging Face matches tokens with {@code "normalized": false} in the raw text);
- * offsets, truncation and padding are not implemented. Immutable and thread-safe.
+ * <h2>Native resources</h2>
+ *
+ * <p>Each instance holds one tokenizer of the library (native memory, no file handles or threads).
+ * This class is not {@link AutoCloseable}, unlike jbond's other native-backed objects: a tokenizer
+ * is an immutable value that model directories, prompt files, samplers and commands share and hand
+ * on without an owner who would know when the last user is done, and what it holds is plain memory
+ * that nothing else waits for. The native tokenizer is therefore freed by a {@link Cleaner} once
+ * the instance is unreachable; every call keeps the instance reachable until the library returns
+ * ({@link Reference#reachabilityFence}). The library's tokenizer is safe for concurrent use, so
+ * instances are immutable and thread-safe.
+ *
+ * <p>The native library is copied out of the jar on first use into DJL's cache folder ({@code
+ * ~/.djl.ai/tokenizers}, or the folder named by the {@code DJL_CACHE_DIR} or {@code
+ * ENGINE_CACHE_DIR} environment variable); nothing is downloaded.
  */
 public final class HuggingFaceTokenizer implements Tokenizer {
   private static final List<String> EOS_NAMES =
@@ -89,42 +93,50 @@ public final class HuggingFaceTokenizer implements Tokenizer {
   private static final List<String> BOS_NAMES =
       List.of("<s>", "<bos>", "<|begin_of_text|>", "<|startoftext|>");
   private static final List<String> PAD_NAMES = List.of("<pad>", "<|pad|>", "[PAD]", "<|padding|>");
+  private static final List<String> MODEL_TYPES =
+      List.of("BPE", "Unigram", "WordLevel", "WordPiece");
   private static final Pattern POSITION = Pattern.compile("at position (\\d{1,9})");
-  private static final Set<String> POST_PROCESSORS =
-      Set.of("ByteLevel", "TemplateProcessing", "RobertaProcessing", "BertProcessing", "Sequence");
+  private static final Pattern BYTE_TOKEN = Pattern.compile("<0x([0-9A-Fa-f]{2})>");
+
+  /** How the file's decoder turns tokens into text; decides what {@link #decode} checks. */
+  private enum ByteDecoding {
+    /** Tokens are text: the library's decoding is always valid UTF-8. */
+    NONE,
+    /** {@code ByteLevel}: a token's characters stand for bytes (see {@link ByteLevelAlphabet}). */
+    BYTE_LEVEL,
+    /** {@code ByteFallback}: the tokens {@code <0xNN>} are single bytes. */
+    BYTE_FALLBACK
+  }
 
   private final String name;
-  private final UnaryOperator<String> normalizer;
-  private final AddedTokenSplitter addedTokens;
-  private final PreTokenizer preTokenizer;
-  private final BytePairModel model;
+  private final NativeTokenizer library;
+  private final String modelType;
   private final String[] idToToken;
   private final boolean[] special;
   private final Map<String, Integer> tokenToId;
+  private final ByteDecoding byteDecoding;
   private final int eosId;
   private final int bosId;
   private final int padId;
 
   private HuggingFaceTokenizer(
       String name,
-      UnaryOperator<String> normalizer,
-      AddedTokenSplitter addedTokens,
-      PreTokenizer preTokenizer,
-      BytePairModel model,
+      NativeTokenizer library,
+      String modelType,
       String[] idToToken,
       boolean[] special,
       Map<String, Integer> tokenToId,
+      ByteDecoding byteDecoding,
       int eosId,
       int bosId,
       int padId) {
     this.name = name;
-    this.normalizer = normalizer;
-    this.addedTokens = addedTokens;
-    this.preTokenizer = preTokenizer;
-    this.model = model;
+    this.library = library;
+    this.modelType = modelType;
     this.idToToken = idToToken;
     this.special = special;
     this.tokenToId = tokenToId;
+    this.byteDecoding = byteDecoding;
     this.eosId = eosId;
     this.bosId = bosId;
     this.padId = padId;
@@ -137,8 +149,11 @@ public final class HuggingFaceTokenizer implements Tokenizer {
    * @param file the {@code tokenizer.json} file
    * @return the tokenizer, named after {@code file}
    * @throws TokenizerFormatException when a file is not valid JSON (the message names the file and
-   *     the position), lacks a required field, or uses an unsupported feature
+   *     the position), lacks a required field, names an unsupported model type, or is rejected by
+   *     the library (the message names the file and gives the library's reason)
    * @throws IOException when a file cannot be read
+   * @throws BackendException with {@link BackendException.Code#UNAVAILABLE} when the library's
+   *     native code cannot be loaded on this platform
    */
   public static HuggingFaceTokenizer load(Path file) throws IOException {
     Objects.requireNonNull(file, "file");
@@ -159,7 +174,10 @@ public final class HuggingFaceTokenizer implements Tokenizer {
    * @param name the tokenizer's name, used in messages (for example the file it came from)
    * @return the tokenizer
    * @throws TokenizerFormatException when {@code json} is not valid JSON (the message names {@code
-   *     name} and the position), lacks a required field, or uses an unsupported feature
+   *     name} and the position), lacks a required field, names an unsupported model type, or is
+   *     rejected by the library
+   * @throws BackendException with {@link BackendException.Code#UNAVAILABLE} when the library's
+   *     native code cannot be loaded on this platform
    */
   public static HuggingFaceTokenizer parse(String json, String name)
       throws TokenizerFormatException {
@@ -179,19 +197,19 @@ public final class HuggingFaceTokenizer implements Tokenizer {
   }
 
   /**
-   * Returns the number of BPE merge rules.
+   * Returns the type of the file's model.
    *
-   * @return the merge count
+   * @return {@code BPE}, {@code Unigram}, {@code WordLevel} or {@code WordPiece}
    */
-  public int mergeCount() {
-    return model.mergeCount();
+  public String modelType() {
+    return modelType;
   }
 
   /**
    * Returns the id of a vocabulary token or added token.
    *
-   * @param token the token's string as the file writes it (byte-level characters for vocabulary
-   *     tokens, so a leading space is {@code Ġ})
+   * @param token the token's string as the file writes it (for byte-level BPE in the byte-level
+   *     alphabet, so a leading space is {@code Ġ}; for Metaspace files with {@code ▁})
    * @return its id, or empty when there is no such token
    */
   public OptionalInt tokenId(String token) {
@@ -211,55 +229,120 @@ public final class HuggingFaceTokenizer implements Tokenizer {
 
   @Override
   public TokenSequence encode(String text) {
-    Utf8.checkWellFormed(text);
-    IntList ids = new IntList(text.length() / 2 + 4);
-    addedTokens.split(
-        normalizer.apply(text),
-        new AddedTokenSplitter.Sink() {
-          @Override
-          public void text(String piece) {
-            for (String word : preTokenizer.words(piece)) {
-              ids.addAll(model.encode(word));
-            }
-          }
-
-          @Override
-          public void token(AddedToken token) {
-            ids.add(token.id());
-          }
-        });
-    return TokenSequence.of(ids.toArray());
+    return encode(text, false);
   }
 
+  /**
+   * Returns the token ids of {@code text} with the special tokens of the file's {@code
+   * post_processor} for a single sequence, for example {@code [CLS] ... [SEP]} for BERT, {@code <s>
+   * ...} for Llama, {@code ... </s>} for T5, and none for GPT-2.
+   *
+   * @param text well-formed UTF-16 text (no unpaired surrogates)
+   * @return the token ids
+   * @throws IllegalArgumentException when {@code text} holds an unpaired surrogate
+   * @throws BackendException with {@link BackendException.Code#INTERNAL} when the library fails
+   */
+  @Override
+  public TokenSequence encodeWithSpecialTokens(String text) {
+    return encode(text, true);
+  }
+
+  private TokenSequence encode(String text, boolean addSpecialTokens) {
+    Utf8.checkWellFormed(text);
+    long[] ids;
+    try {
+      long encoding = TokenizersLibrary.LIB.encode(library.pointer, text, addSpecialTokens);
+      try {
+        ids = TokenizersLibrary.LIB.getTokenIds(encoding);
+      } finally {
+        TokenizersLibrary.LIB.deleteEncoding(encoding);
+      }
+    } catch (RuntimeException e) {
+      throw new BackendException(
+          BackendException.Code.INTERNAL,
+          String.format(
+              "Cannot encode a text of %d characters with %s: %s",
+              text.length(), name, oneLine(e.getMessage())),
+          e);
+    } finally {
+      Reference.reachabilityFence(library);
+    }
+    int[] out = new int[ids.length];
+    for (int i = 0; i < ids.length; i++) {
+      out[i] = (int) ids[i];
+    }
+    return TokenSequence.of(out);
+  }
+
+  /**
+   * Returns the text of {@code tokens} as the library decodes them, with special tokens kept.
+   *
+   * @param tokens token ids below {@link #vocabularySize()}
+   * @return the text
+   * @throws IllegalArgumentException when an id is outside the vocabulary or names no token, or
+   *     when the tokens' bytes are not valid UTF-8 (possible with {@code ByteLevel} and {@code
+   *     ByteFallback} decoders)
+   */
   @Override
   public String decode(TokenSequence tokens) {
-    return decode(tokens, false);
+    String text = decodeLenient(tokens);
+    if (byteDecoding != ByteDecoding.NONE && text.indexOf('\ufffd') >= 0) {
+      checkUtf8(tokens);
+    }
+    return text;
   }
 
   @Override
   public String decodeLenient(TokenSequence tokens) {
-    return decode(tokens, true);
-  }
-
-  private String decode(TokenSequence tokens, boolean lenient) {
     tokens.checkVocabulary(idToToken.length, "the tokens to decode");
-    int capacity = 0;
-    for (int i = 0; i < tokens.length(); i++) {
-      String token = idToToken[tokens.get(i)];
+    long[] ids = new long[tokens.length()];
+    for (int i = 0; i < ids.length; i++) {
+      int id = tokens.get(i);
       Checks.checkArgument(
-          token != null,
+          idToToken[id] != null,
           "Expected token ids that name a token of %s, found %d at position %d, which names none",
           name,
-          tokens.get(i),
+          id,
           i);
-      capacity += ByteLevelAlphabet.maxBytes(token);
+      ids[i] = id;
+    }
+    try {
+      return TokenizersLibrary.LIB.decode(library.pointer, ids, false);
+    } catch (RuntimeException e) {
+      throw new BackendException(
+          BackendException.Code.INTERNAL,
+          String.format(
+              "Cannot decode %d tokens with %s: %s", ids.length, name, oneLine(e.getMessage())),
+          e);
+    } finally {
+      Reference.reachabilityFence(library);
+    }
+  }
+
+  /** Throws when the bytes that {@code tokens} stand for are not valid UTF-8. */
+  private void checkUtf8(TokenSequence tokens) {
+    int capacity = 0;
+    for (int i = 0; i < tokens.length(); i++) {
+      capacity += ByteLevelAlphabet.maxBytes(idToToken[tokens.get(i)]);
     }
     byte[] bytes = new byte[capacity];
     int length = 0;
     for (int i = 0; i < tokens.length(); i++) {
-      length = ByteLevelAlphabet.unmap(idToToken[tokens.get(i)], bytes, length);
+      String token = idToToken[tokens.get(i)];
+      if (byteDecoding == ByteDecoding.BYTE_LEVEL) {
+        length = ByteLevelAlphabet.unmap(token, bytes, length);
+      } else {
+        Matcher m = BYTE_TOKEN.matcher(token);
+        if (m.matches()) {
+          bytes[length++] = (byte) Integer.parseInt(m.group(1), 16);
+        } else {
+          byte[] raw = token.getBytes(StandardCharsets.UTF_8);
+          System.arraycopy(raw, 0, bytes, length, raw.length);
+          length += raw.length;
+        }
+      }
     }
-    return Utf8.decode(bytes, length, lenient);
+    Utf8.decode(bytes, length, false);
   }
 
   @Override
@@ -286,12 +369,10 @@ public final class HuggingFaceTokenizer implements Tokenizer {
   public String toString() {
     return "HuggingFaceTokenizer[name="
         + name
+        + ", model="
+        + modelType
         + ", vocabularySize="
         + idToToken.length
-        + ", merges="
-        + model.mergeCount()
-        + ", preTokenizer="
-        + preTokenizer
         + ", eos="
         + eosId
         + ", bos="
@@ -308,17 +389,7 @@ public final class HuggingFaceTokenizer implements Tokenizer {
     int bos = configToken(reader, root, "bos_token", bosId);
     int pad = configToken(reader, root, "pad_token", padId);
     return new HuggingFaceTokenizer(
-        name,
-        normalizer,
-        addedTokens,
-        preTokenizer,
-        model,
-        idToToken,
-        special,
-        tokenToId,
-        eos,
-        bos,
-        pad);
+        name, library, modelType, idToToken, special, tokenToId, byteDecoding, eos, bos, pad);
   }
 
   /** Returns the id named by {@code key}, -1 when it is null, and {@code fallback} when absent. */
@@ -345,32 +416,65 @@ public final class HuggingFaceTokenizer implements Tokenizer {
     return id;
   }
 
-  /** A growable list of ints. */
-  private static final class IntList {
-    private int[] values;
-    private int size;
+  private static String oneLine(String message) {
+    return message == null ? "(no message)" : message.replaceAll("\\s*\\R\\s*", " ").strip();
+  }
 
-    IntList(int capacity) {
-      values = new int[Math.max(4, capacity)];
+  /**
+   * The library's tokenizer: a native handle that a {@link Cleaner} deletes once no {@link
+   * HuggingFaceTokenizer} refers to this object (instances made by {@link #withConfig} share it).
+   */
+  private static final class NativeTokenizer {
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    private final long pointer;
+
+    private NativeTokenizer(long pointer) {
+      this.pointer = pointer;
+      CLEANER.register(this, new Delete(pointer));
     }
 
-    void add(int value) {
-      if (size == values.length) {
-        values = Arrays.copyOf(values, size * 2);
+    /**
+     * Loads the native library when needed and creates the library's tokenizer from {@code json},
+     * with truncation and padding off.
+     */
+    static NativeTokenizer create(String json, String source) throws TokenizerFormatException {
+      try {
+        LibUtils.checkStatus();
+      } catch (RuntimeException | LinkageError e) {
+        throw new BackendException(
+            BackendException.Code.UNAVAILABLE,
+            String.format(
+                "Cannot load the Hugging Face tokenizers native library (ai.djl.huggingface"
+                    + ":tokenizers) on %s %s to read %s: %s",
+                System.getProperty("os.name"),
+                System.getProperty("os.arch"),
+                source,
+                oneLine(e.getMessage())),
+            e);
       }
-      values[size++] = value;
-    }
-
-    void addAll(int[] more) {
-      if (size + more.length > values.length) {
-        values = Arrays.copyOf(values, Math.max(size * 2, size + more.length));
+      long pointer;
+      try {
+        pointer = TokenizersLibrary.LIB.createTokenizerFromString(json);
+      } catch (RuntimeException e) {
+        throw new TokenizerFormatException(
+            String.format(
+                "Cannot read %s with the Hugging Face tokenizers library: %s",
+                source, oneLine(e.getMessage())),
+            e);
       }
-      System.arraycopy(more, 0, values, size, more.length);
-      size += more.length;
+      NativeTokenizer tokenizer = new NativeTokenizer(pointer);
+      TokenizersLibrary.LIB.disableTruncation(pointer);
+      TokenizersLibrary.LIB.disablePadding(pointer);
+      return tokenizer;
     }
+  }
 
-    int[] toArray() {
-      return Arrays.copyOf(values, size);
+  /** Deletes one native tokenizer; holds no reference to its owner. */
+  private record Delete(long pointer) implements Runnable {
+    @Override
+    public void run() {
+      TokenizersLibrary.LIB.deleteTokenizer(pointer);
     }
   }
 
@@ -386,62 +490,56 @@ public final class HuggingFaceTokenizer implements Tokenizer {
       Map<String, Object> root = root(json);
       Map<String, Object> modelJson = object(required(root, "model", ""), "model");
       String type = optString(modelJson, "type", "model");
-      if (type == null && modelJson.containsKey("merges")) {
-        type = "BPE";
+      if (type != null && !MODEL_TYPES.contains(type)) {
+        throw new TokenizerFormatException(
+            String.format(
+                "Unsupported model type '%s' in %s, supported: %s", type, source, MODEL_TYPES));
       }
-      if (!"BPE".equals(type)) {
-        throw unsupported("model type", type, "[BPE]");
+      // BPE dropout would make encoding random, with the library's own unseeded generator.
+      Object dropout = modelJson.get("dropout");
+      if (dropout != null && !(dropout instanceof Number n && n.doubleValue() == 0.0)) {
+        throw new TokenizerFormatException(
+            String.format(
+                "Unsupported model.dropout '%s' in %s, supported: [null, 0]", dropout, source));
       }
-      checkBpeOptions(modelJson);
-
-      Map<String, Integer> vocab = vocab(modelJson);
-      List<String[]> merges = merges(modelJson, vocab);
-      List<AddedToken> added = addedTokens(root, vocab);
-
-      int size = 0;
-      for (int id : vocab.values()) {
-        size = Math.max(size, id + 1);
-      }
-      for (AddedToken token : added) {
-        size = Math.max(size, token.id() + 1);
+      Object vocabJson = required(modelJson, "vocab", "model");
+      Map<String, Integer> tokenToId = new HashMap<>();
+      int size = vocab(vocabJson, tokenToId);
+      List<?> added =
+          root.get("added_tokens") == null
+              ? List.of()
+              : list(root.get("added_tokens"), "added_tokens");
+      for (int i = 0; i < added.size(); i++) {
+        String where = "added_tokens[" + i + "]";
+        Map<String, Object> entry = object(added.get(i), where);
+        size = Math.max(size, id(required(entry, "id", where), where + ".id") + 1);
       }
       String[] idToToken = new String[size];
       boolean[] special = new boolean[size];
-      Map<String, Integer> tokenToId = new HashMap<>(vocab);
-      vocab.forEach((token, id) -> idToToken[id] = token);
-      for (AddedToken token : added) {
-        idToToken[token.id()] = token.content();
-        special[token.id()] = token.special();
-        tokenToId.put(token.content(), token.id());
+      tokenToId.forEach((token, id) -> idToToken[id] = token);
+      for (int i = 0; i < added.size(); i++) {
+        String where = "added_tokens[" + i + "]";
+        Map<String, Object> entry = object(added.get(i), where);
+        int id = id(entry.get("id"), where + ".id");
+        String content = string(entry, "content", where);
+        idToToken[id] = content;
+        special[id] |= bool(entry, "special", where);
+        tokenToId.put(content, id);
+      }
+      ByteDecoding byteDecoding = byteDecoding(root.get("decoder"), "decoder");
+      NativeTokenizer library = NativeTokenizer.create(json, source);
+      if (type == null) {
+        // The library tells the models apart by their fields; name the model the same way.
+        type =
+            vocabJson instanceof List<?>
+                ? "Unigram"
+                : modelJson.containsKey("merges")
+                    ? "BPE"
+                    : modelJson.containsKey("max_input_chars_per_word") ? "WordPiece" : "WordLevel";
       }
 
-      int unknownId = -1;
-      String unknown = optString(modelJson, "unk_token", "model");
-      if (unknown != null) {
-        Integer id = vocab.get(unknown);
-        if (id == null) {
-          throw new TokenizerFormatException(
-              String.format(
-                  "Expected model.unk_token '%s' of %s to be in model.vocab, found no such token",
-                  unknown, source));
-        }
-        unknownId = id;
-      }
-      BytePairModel model =
-          new BytePairModel(
-              vocab,
-              merges,
-              unknownId,
-              bool(modelJson, "fuse_unk", false, "model"),
-              bool(modelJson, "ignore_merges", false, "model"));
-
-      UnaryOperator<String> normalizer = normalizer(root.get("normalizer"), "normalizer");
-      PreTokenizer preTokenizer = preTokenizer(root.get("pre_tokenizer"));
-      checkDecoder(root.get("decoder"));
-      checkPostProcessor(root.get("post_processor"));
-
-      int eos = firstSpecial(added, EOS_NAMES);
-      int bos = firstSpecial(added, BOS_NAMES);
+      int eos = firstSpecial(idToToken, special, EOS_NAMES);
+      int bos = firstSpecial(idToToken, special, BOS_NAMES);
       int pad = -1;
       Object padding = root.get("padding");
       if (padding != null) {
@@ -450,20 +548,80 @@ public final class HuggingFaceTokenizer implements Tokenizer {
         pad = id == null ? -1 : id;
       }
       if (pad < 0) {
-        pad = firstSpecial(added, PAD_NAMES);
+        pad = firstSpecial(idToToken, special, PAD_NAMES);
       }
       return new HuggingFaceTokenizer(
           source,
-          normalizer,
-          new AddedTokenSplitter(added),
-          preTokenizer,
-          model,
+          library,
+          type,
           idToToken,
           special,
           Map.copyOf(tokenToId),
+          byteDecoding,
           eos,
           bos,
           pad);
+    }
+
+    /**
+     * Reads the model's vocabulary into {@code tokenToId}: an object from token to id (BPE,
+     * WordPiece, WordLevel) or an array of {@code [token, score]} pairs whose index is the id
+     * (Unigram). Returns the highest id plus one.
+     */
+    private int vocab(Object json, Map<String, Integer> tokenToId) throws TokenizerFormatException {
+      int size = 0;
+      if (json instanceof List<?> pieces) {
+        for (int i = 0; i < pieces.size(); i++) {
+          String where = "model.vocab[" + i + "]";
+          List<?> piece = list(pieces.get(i), where);
+          if (piece.isEmpty()) {
+            throw wrongType(where, "a [token, score] pair", piece);
+          }
+          tokenToId.putIfAbsent(string(piece.get(0), where + "[0]"), i);
+        }
+        return pieces.size();
+      }
+      Map<String, Object> map = object(json, "model.vocab");
+      for (Map.Entry<String, Object> entry : map.entrySet()) {
+        int id = id(entry.getValue(), "model.vocab['" + entry.getKey() + "']");
+        tokenToId.put(entry.getKey(), id);
+        size = Math.max(size, id + 1);
+      }
+      return size;
+    }
+
+    /** Finds whether the decoder (or a step of a decoder sequence) works on bytes. */
+    private ByteDecoding byteDecoding(Object json, String where) throws TokenizerFormatException {
+      if (json == null) {
+        return ByteDecoding.NONE;
+      }
+      Map<String, Object> decoder = object(json, where);
+      String type = optString(decoder, "type", where);
+      if ("ByteLevel".equals(type)) {
+        return ByteDecoding.BYTE_LEVEL;
+      } else if ("ByteFallback".equals(type)) {
+        return ByteDecoding.BYTE_FALLBACK;
+      } else if ("Sequence".equals(type) && decoder.get("decoders") != null) {
+        List<?> steps = list(decoder.get("decoders"), where + ".decoders");
+        for (int i = 0; i < steps.size(); i++) {
+          ByteDecoding step = byteDecoding(steps.get(i), where + ".decoders[" + i + "]");
+          if (step != ByteDecoding.NONE) {
+            return step;
+          }
+        }
+      }
+      return ByteDecoding.NONE;
+    }
+
+    private static int firstSpecial(String[] idToToken, boolean[] special, List<String> names) {
+      for (String candidate : names) {
+        for (int id = 0; id < idToToken.length; id++) {
+          if (special[id] && candidate.equals(idToToken[id])) {
+            return id;
+          }
+        }
+      }
+      return -1;
     }
 
     Map<String, Object> root(String json) throws TokenizerFormatException {
@@ -499,305 +657,6 @@ public final class HuggingFaceTokenizer implements Tokenizer {
         }
       }
       return " at line " + line + ", column " + (position - lineStart + 1);
-    }
-
-    private void checkBpeOptions(Map<String, Object> modelJson) throws TokenizerFormatException {
-      Object dropout = modelJson.get("dropout");
-      if (dropout != null && number(dropout, "model.dropout") != 0.0) {
-        throw unsupported("model.dropout", dropout, "[null, 0]");
-      }
-      if (bool(modelJson, "byte_fallback", false, "model")) {
-        throw unsupported("model.byte_fallback", true, "[false]");
-      }
-      for (String key : List.of("continuing_subword_prefix", "end_of_word_suffix")) {
-        String value = optString(modelJson, key, "model");
-        if (value != null && !value.isEmpty()) {
-          throw unsupported("model." + key, value, "[null, \"\"]");
-        }
-      }
-    }
-
-    private Map<String, Integer> vocab(Map<String, Object> modelJson)
-        throws TokenizerFormatException {
-      Map<String, Object> json = object(required(modelJson, "vocab", "model"), "model.vocab");
-      Map<String, Integer> vocab = new HashMap<>(json.size() * 2);
-      Map<Integer, String> seen = new HashMap<>(json.size() * 2);
-      for (Map.Entry<String, Object> entry : json.entrySet()) {
-        String token = entry.getKey();
-        String where = "model.vocab['" + token + "']";
-        if (token.isEmpty()) {
-          throw new TokenizerFormatException(
-              "Expected non-empty tokens in model.vocab of " + source + ", found \"\"");
-        }
-        checkWellFormed(token, where);
-        int id = id(entry.getValue(), where);
-        String other = seen.put(id, token);
-        if (other != null) {
-          throw new TokenizerFormatException(
-              String.format(
-                  "Expected unique ids in model.vocab of %s, found %d for both '%s' and '%s'",
-                  source, id, other, token));
-        }
-        vocab.put(token, id);
-      }
-      return vocab;
-    }
-
-    private List<String[]> merges(Map<String, Object> modelJson, Map<String, Integer> vocab)
-        throws TokenizerFormatException {
-      Object json = modelJson.get("merges");
-      List<?> list = json == null ? List.of() : list(json, "model.merges");
-      List<String[]> merges = new ArrayList<>(list.size());
-      for (int i = 0; i < list.size(); i++) {
-        Object entry = list.get(i);
-        String where = "model.merges[" + i + "]";
-        String[] pair;
-        if (entry instanceof String line) {
-          pair = line.split(" ", -1);
-          if (pair.length != 2 || pair[0].isEmpty() || pair[1].isEmpty()) {
-            throw new TokenizerFormatException(
-                String.format(
-                    "Expected %s of %s to be two tokens joined by one space, found '%s'",
-                    where, source, line));
-          }
-        } else if (entry instanceof List<?> parts) {
-          if (parts.size() != 2
-              || !(parts.get(0) instanceof String)
-              || !(parts.get(1) instanceof String)) {
-            throw new TokenizerFormatException(
-                String.format(
-                    "Expected %s of %s to be an array of two strings, found %s",
-                    where, source, Json.write(parts)));
-          }
-          pair = new String[] {(String) parts.get(0), (String) parts.get(1)};
-        } else {
-          throw new TokenizerFormatException(
-              String.format(
-                  "Expected %s of %s to be a string or an array, found %s",
-                  where, source, describe(entry)));
-        }
-        for (String token : new String[] {pair[0], pair[1], pair[0] + pair[1]}) {
-          if (!vocab.containsKey(token)) {
-            throw new TokenizerFormatException(
-                String.format(
-                    "Expected the tokens of %s ('%s', '%s') of %s and their join to be in"
-                        + " model.vocab, found '%s' missing",
-                    where, pair[0], pair[1], source, token));
-          }
-        }
-        merges.add(pair);
-      }
-      return merges;
-    }
-
-    private List<AddedToken> addedTokens(Map<String, Object> root, Map<String, Integer> vocab)
-        throws TokenizerFormatException {
-      Object json = root.get("added_tokens");
-      List<?> list = json == null ? List.of() : list(json, "added_tokens");
-      List<AddedToken> tokens = new ArrayList<>(list.size());
-      Map<Integer, String> byId = new HashMap<>();
-      vocab.forEach((token, id) -> byId.put(id, token));
-      Map<Integer, String> addedIds = new HashMap<>();
-      for (int i = 0; i < list.size(); i++) {
-        String where = "added_tokens[" + i + "]";
-        Map<String, Object> entry = object(list.get(i), where);
-        int id = id(required(entry, "id", where), where + ".id");
-        String content = string(required(entry, "content", where), where + ".content");
-        if (content.isEmpty()) {
-          throw new TokenizerFormatException(
-              "Expected a non-empty " + where + ".content in " + source + ", found \"\"");
-        }
-        checkWellFormed(content, where + ".content");
-        String inVocab = byId.get(id);
-        if (inVocab != null && !inVocab.equals(content)) {
-          throw new TokenizerFormatException(
-              String.format(
-                  "Expected %s '%s' of %s to have an id of its own, found %d, which model.vocab"
-                      + " gives to '%s'",
-                  where, content, source, id, inVocab));
-        }
-        String previous = addedIds.put(id, content);
-        if (previous != null) {
-          throw new TokenizerFormatException(
-              String.format(
-                  "Expected unique ids in added_tokens of %s, found %d for both '%s' and '%s'",
-                  source, id, previous, content));
-        }
-        tokens.add(
-            new AddedToken(
-                id,
-                content,
-                bool(entry, "single_word", false, where),
-                bool(entry, "lstrip", false, where),
-                bool(entry, "rstrip", false, where),
-                bool(entry, "special", false, where)));
-      }
-      return tokens;
-    }
-
-    private UnaryOperator<String> normalizer(Object json, String where)
-        throws TokenizerFormatException {
-      if (json == null) {
-        return UnaryOperator.identity();
-      }
-      Map<String, Object> normalizer = object(json, where);
-      String type = optString(normalizer, "type", where);
-      String supported = "[null, NFC, NFD, NFKC, NFKD, Lowercase, Sequence]";
-      if (type == null) {
-        throw unsupported(where, null, supported);
-      }
-      switch (type) {
-        case "NFC":
-          return s -> Normalizer.normalize(s, Normalizer.Form.NFC);
-        case "NFD":
-          return s -> Normalizer.normalize(s, Normalizer.Form.NFD);
-        case "NFKC":
-          return s -> Normalizer.normalize(s, Normalizer.Form.NFKC);
-        case "NFKD":
-          return s -> Normalizer.normalize(s, Normalizer.Form.NFKD);
-        case "Lowercase":
-          return s -> s.toLowerCase(Locale.ROOT);
-        case "Sequence":
-          List<?> steps = list(required(normalizer, "normalizers", where), where + ".normalizers");
-          List<UnaryOperator<String>> chain = new ArrayList<>();
-          for (int i = 0; i < steps.size(); i++) {
-            chain.add(normalizer(steps.get(i), where + ".normalizers[" + i + "]"));
-          }
-          return s -> {
-            String out = s;
-            for (UnaryOperator<String> step : chain) {
-              out = step.apply(out);
-            }
-            return out;
-          };
-        default:
-          throw unsupported(where, type, supported);
-      }
-    }
-
-    private PreTokenizer preTokenizer(Object json) throws TokenizerFormatException {
-      String supported = "[ByteLevel, Sequence of Split steps ending with ByteLevel]";
-      if (json == null) {
-        throw unsupported("pre_tokenizer", null, supported);
-      }
-      List<Map<String, Object>> steps = new ArrayList<>();
-      flatten(object(json, "pre_tokenizer"), "pre_tokenizer", steps);
-      List<PreTokenizer.Split> splits = new ArrayList<>();
-      for (int i = 0; i < steps.size(); i++) {
-        Map<String, Object> step = steps.get(i);
-        String type = optString(step, "type", "pre_tokenizer");
-        boolean last = i == steps.size() - 1;
-        if ("ByteLevel".equals(type) && last) {
-          return new PreTokenizer(
-              splits,
-              bool(step, "add_prefix_space", true, "pre_tokenizer"),
-              bool(step, "use_regex", true, "pre_tokenizer"));
-        } else if ("Split".equals(type) && !last) {
-          splits.add(split(step));
-        } else {
-          throw unsupported("pre_tokenizer", type, supported);
-        }
-      }
-      throw unsupported("pre_tokenizer", "empty Sequence", supported);
-    }
-
-    private void flatten(Map<String, Object> json, String where, List<Map<String, Object>> out)
-        throws TokenizerFormatException {
-      if ("Sequence".equals(optString(json, "type", where))) {
-        List<?> steps = list(required(json, "pretokenizers", where), where + ".pretokenizers");
-        for (int i = 0; i < steps.size(); i++) {
-          String at = where + ".pretokenizers[" + i + "]";
-          flatten(object(steps.get(i), at), at, out);
-        }
-      } else {
-        out.add(json);
-      }
-    }
-
-    private PreTokenizer.Split split(Map<String, Object> json) throws TokenizerFormatException {
-      String where = "pre_tokenizer Split";
-      Map<String, Object> pattern = object(required(json, "pattern", where), where + ".pattern");
-      Pattern compiled;
-      if (pattern.get("Regex") instanceof String regex) {
-        try {
-          compiled = Pattern.compile(regex, Pattern.UNICODE_CHARACTER_CLASS);
-        } catch (PatternSyntaxException e) {
-          throw new TokenizerFormatException(
-              String.format(
-                  "Expected a Java-compatible regular expression in %s.pattern of %s, found '%s'"
-                      + " (%s)",
-                  where, source, regex, e.getDescription()),
-              e);
-        }
-      } else if (pattern.get("String") instanceof String literal) {
-        compiled = Pattern.compile(Pattern.quote(literal));
-      } else {
-        throw new TokenizerFormatException(
-            String.format(
-                "Expected %s.pattern of %s to hold a 'Regex' or 'String', found %s",
-                where, source, Json.write(pattern)));
-      }
-      String behavior = string(required(json, "behavior", where), where + ".behavior");
-      PreTokenizer.Behavior parsed;
-      switch (behavior) {
-        case "Removed" -> parsed = PreTokenizer.Behavior.REMOVED;
-        case "Isolated" -> parsed = PreTokenizer.Behavior.ISOLATED;
-        case "MergedWithPrevious" -> parsed = PreTokenizer.Behavior.MERGED_WITH_PREVIOUS;
-        case "MergedWithNext" -> parsed = PreTokenizer.Behavior.MERGED_WITH_NEXT;
-        case "Contiguous" -> parsed = PreTokenizer.Behavior.CONTIGUOUS;
-        default ->
-            throw unsupported(
-                where + ".behavior",
-                behavior,
-                "[Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous]");
-      }
-      return new PreTokenizer.Split(compiled, parsed, bool(json, "invert", false, where));
-    }
-
-    private void checkDecoder(Object json) throws TokenizerFormatException {
-      String type = json == null ? null : optString(object(json, "decoder"), "type", "decoder");
-      if (!"ByteLevel".equals(type)) {
-        throw unsupported("decoder", type, "[ByteLevel]");
-      }
-    }
-
-    private void checkPostProcessor(Object json) throws TokenizerFormatException {
-      if (json == null) {
-        return;
-      }
-      String type = optString(object(json, "post_processor"), "type", "post_processor");
-      if (!POST_PROCESSORS.contains(type)) {
-        throw unsupported(
-            "post_processor",
-            type,
-            "[null, ByteLevel, TemplateProcessing, RobertaProcessing, BertProcessing, Sequence]");
-      }
-    }
-
-    private static int firstSpecial(List<AddedToken> added, List<String> names) {
-      for (String candidate : names) {
-        for (AddedToken token : added) {
-          if (token.special() && token.content().equals(candidate)) {
-            return token.id();
-          }
-        }
-      }
-      return -1;
-    }
-
-    private TokenizerFormatException unsupported(String what, Object found, String supported) {
-      String shown = found == null ? "null" : "'" + found + "'";
-      return new TokenizerFormatException(
-          String.format("Unsupported %s %s in %s, supported: %s", what, shown, source, supported));
-    }
-
-    private void checkWellFormed(String text, String where) throws TokenizerFormatException {
-      try {
-        Utf8.checkWellFormed(text);
-      } catch (IllegalArgumentException e) {
-        throw new TokenizerFormatException(
-            "Expected well-formed text in " + where + " of " + source + ": " + e.getMessage(), e);
-      }
     }
 
     private Object required(Map<String, Object> json, String key, String where)
@@ -846,23 +705,16 @@ public final class HuggingFaceTokenizer implements Tokenizer {
       return value == null ? null : string(value, where + "." + key);
     }
 
-    private boolean bool(Map<String, Object> json, String key, boolean fallback, String where)
+    private boolean bool(Map<String, Object> json, String key, String where)
         throws TokenizerFormatException {
       Object value = json.get(key);
       if (value == null) {
-        return fallback;
+        return false;
       }
       if (value instanceof Boolean b) {
         return b;
       }
       throw wrongType(where + "." + key, "a boolean", value);
-    }
-
-    private double number(Object value, String where) throws TokenizerFormatException {
-      if (value instanceof Number n) {
-        return n.doubleValue();
-      }
-      throw wrongType(where, "a number", value);
     }
 
     private int id(Object value, String where) throws TokenizerFormatException {

@@ -8,7 +8,8 @@ import java.util.OptionalInt;
  * Maps text to token ids and back.
  *
  * <p>Implementations are immutable and thread-safe. {@link #encode} never inserts special tokens
- * (no BOS, no EOS): callers add them where their data format says so. {@link #decode} writes
+ * (no BOS, no EOS): callers add them where their data format says so; {@link
+ * #encodeWithSpecialTokens} adds those of the tokenizer's own format. {@link #decode} writes
  * special tokens as their text (for example {@code <eos>}); {@link #withoutSpecialTokens} drops
  * them first when that is not wanted.
  */
@@ -32,21 +33,26 @@ public interface Tokenizer {
   /**
    * Returns the token ids of {@code text}, without any added BOS or EOS.
    *
+   * <p>A character that the vocabulary cannot represent is handled as the implementation says (for
+   * example as an unknown token).
+   *
    * @param text well-formed UTF-16 text (no unpaired surrogates)
    * @return the token ids
    * @throws IllegalArgumentException when {@code text} holds an unpaired surrogate, or a character
-   *     that the vocabulary cannot represent
+   *     that the implementation refuses
    */
   TokenSequence encode(String text);
 
   /**
-   * Returns the token ids of {@code text} as the model reads them: with the special tokens a
-   * tokenizer's post-processor adds (for example BERT's {@code [CLS]} and {@code [SEP]}). The
-   * default adds none ({@link #encode}).
+   * Returns the token ids of {@code text} with the special tokens that the tokenizer's own format
+   * puts around a single sequence, for example BERT's {@code [CLS] ... [SEP]}: what a model trained
+   * with that tokenizer (a reward model, say) expects as input. By default there are none and this
+   * is {@link #encode}.
    *
-   * @param text well-formed UTF-16 text
+   * @param text well-formed UTF-16 text (no unpaired surrogates)
    * @return the token ids
-   * @throws IllegalArgumentException as {@link #encode}
+   * @throws IllegalArgumentException when {@code text} holds an unpaired surrogate, or a character
+   *     that the implementation refuses
    */
   default TokenSequence encodeWithSpecialTokens(String text) {
     return encode(text);

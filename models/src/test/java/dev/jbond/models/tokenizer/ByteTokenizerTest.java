@@ -35,6 +35,11 @@ class ByteTokenizerTest {
   }
 
   @Test
+  void encodeWithSpecialTokens_byDefault_addsNoBosOrEos() {
+    assertEquals(tokenizer.encode("Hi <eos>"), tokenizer.encodeWithSpecialTokens("Hi <eos>"));
+  }
+
+  @Test
   void encodeDecode_variedText_roundTripsExactly() {
     List<String> texts =
         List.of(

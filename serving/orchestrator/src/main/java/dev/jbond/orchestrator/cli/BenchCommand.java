@@ -14,7 +14,8 @@ import picocli.CommandLine.Command;
       BenchGenerateCommand.class,
       BenchSampleCommand.class,
       BenchStepCommand.class,
-      BenchServerCommand.class
+      BenchServerCommand.class,
+      BenchTokenizeCommand.class
     })
 public final class BenchCommand implements Callable<Integer> {
   @CommandLine.Spec private CommandLine.Model.CommandSpec spec;
