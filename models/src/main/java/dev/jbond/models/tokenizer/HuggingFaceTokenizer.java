@@ -514,6 +514,12 @@ public final class HuggingFaceTokenizer implements Tokenizer {
         Map<String, Object> entry = object(added.get(i), where);
         size = Math.max(size, id(required(entry, "id", where), where + ".id") + 1);
       }
+      if (size == 0) {
+        throw new TokenizerFormatException(
+            "Expected at least one token in model.vocab or added_tokens of "
+                + source
+                + ", found none");
+      }
       String[] idToToken = new String[size];
       boolean[] special = new boolean[size];
       tokenToId.forEach((token, id) -> idToToken[id] = token);

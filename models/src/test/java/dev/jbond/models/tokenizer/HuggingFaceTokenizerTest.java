@@ -394,6 +394,18 @@ class HuggingFaceTokenizerTest {
   }
 
   @Test
+  void parse_noTokens_throwsNamingTheFile() {
+    TokenizerFormatException e =
+        assertThrows(
+            TokenizerFormatException.class,
+            () -> parse("{\"model\": {\"type\": \"WordLevel\", \"vocab\": {}}}"));
+
+    assertEquals(
+        "Expected at least one token in model.vocab or added_tokens of test.json, found none",
+        e.getMessage());
+  }
+
+  @Test
   void parse_missingModel_throwsNamingTheField() {
     TokenizerFormatException e =
         assertThrows(TokenizerFormatException.class, () -> parse("{\"decoder\": null}"));
