@@ -97,6 +97,7 @@ public final class JbondLoop implements AutoCloseable {
   private final Executor executor;
   private final boolean trackReferenceKl;
   private final boolean trackForwardLoss;
+  private final boolean importanceCorrection;
   private final double maxKl;
   private final CheckpointExtension extension;
 
@@ -124,6 +125,7 @@ public final class JbondLoop implements AutoCloseable {
     this.executor = b.executor;
     this.trackReferenceKl = b.trackReferenceKl;
     this.trackForwardLoss = b.trackForwardLoss;
+    this.importanceCorrection = b.importanceCorrection;
     this.maxKl = b.maxKl;
     this.extension = b.extension;
   }
@@ -351,12 +353,23 @@ public final class JbondLoop implements AutoCloseable {
         plan.comparisonPolicyLogProbs() && trackForwardLoss && !rollout.comparison.isEmpty()
             ? learner.logProbs(PolicyRole.POLICY, rollout.comparison)
             : null;
+    Stale stale = null;
+    if (staleness > 0 && importanceCorrection) {
+      boolean anchorCompared =
+          plan.comparisonRole() == PolicyRole.ANCHOR && !rollout.comparison.isEmpty();
+      stale =
+          new Stale(
+              behaviour(rollout.policy, index),
+              anchorCompared ? behaviour(rollout.comparison, index) : null,
+              anchorCompared ? learner.logProbs(PolicyRole.ANCHOR, rollout.comparison) : null);
+    }
     timings.put("logprobs", millisSince(t));
 
     for (Map.Entry<PolicyRole, double[]> e : policyLogProbs.entrySet()) {
       checkFinite(e.getValue(), e.getKey(), rollout.policy, index);
     }
-    List<PromptGroup> groups = groups(rollout, plan, policyLogProbs, comparisonLogPolicy, roles);
+    List<PromptGroup> groups =
+        groups(rollout, plan, policyLogProbs, comparisonLogPolicy, roles, stale);
     ObjectiveOutput out = objective.weights(groups);
     double klAnchor = meanDifference(policyLogProbs, PolicyRole.ANCHOR);
     if (klAnchor > maxKl) {
@@ -535,12 +548,44 @@ public final class JbondLoop implements AutoCloseable {
     return List.copyOf(out);
   }
 
+  /**
+   * What importance weighting of stale samples needs: the behaviour log-probabilities of the policy
+   * and comparison samples, and the current anchor's log-probabilities of the comparison samples
+   * (null when the comparison is not the anchor).
+   */
+  private record Stale(double[] policy, double[] comparison, double[] comparisonLogAnchor) {}
+
+  /** The sampler's log-probabilities of each generation, summed over its tokens. */
+  private static double[] behaviour(List<Generation> generations, long index) {
+    double[] out = new double[generations.size()];
+    for (int i = 0; i < out.length; i++) {
+      Generation g = generations.get(i);
+      int row = i;
+      out[i] =
+          g.engineLogProbs()
+              .orElseThrow(
+                  () ->
+                      new IllegalStateException(
+                          "Expected the sampler's log-probabilities of every sample to importance"
+                              + " weight stale samples (staleness 1) at step "
+                              + (index + 1)
+                              + ", found none for sample "
+                              + row
+                              + " of prompt '"
+                              + g.prompt().id()
+                              + "' (use a sampler that returns them, or turn the correction off)"))
+              .sum();
+    }
+    return out;
+  }
+
   private static List<PromptGroup> groups(
       Rollout r,
       SamplePlan plan,
       Map<PolicyRole, double[]> logProbs,
       double[] comparisonLogPolicy,
-      Set<PolicyRole> roles) {
+      Set<PolicyRole> roles,
+      Stale stale) {
     int k = plan.policySamples();
     int m = plan.comparisonSamples();
     List<PromptGroup> groups = new ArrayList<>(r.prompts.size());
@@ -556,7 +601,8 @@ public final class JbondLoop implements AutoCloseable {
                 roles.contains(PolicyRole.ANCHOR) ? logProbs.get(PolicyRole.ANCHOR)[i] : Double.NaN,
                 roles.contains(PolicyRole.REFERENCE)
                     ? logProbs.get(PolicyRole.REFERENCE)[i]
-                    : Double.NaN));
+                    : Double.NaN,
+                stale == null ? Double.NaN : stale.policy()[i]));
       }
       List<ScoredSample> comparison = new ArrayList<>(m);
       for (int j = 0; j < m; j++) {
@@ -566,8 +612,11 @@ public final class JbondLoop implements AutoCloseable {
                 r.comparison.get(i),
                 r.rewards[r.policy.size() + i],
                 comparisonLogPolicy == null ? Double.NaN : comparisonLogPolicy[i],
+                stale == null || stale.comparison() == null
+                    ? Double.NaN
+                    : stale.comparisonLogAnchor()[i],
                 Double.NaN,
-                Double.NaN));
+                stale == null || stale.comparison() == null ? Double.NaN : stale.comparison()[i]));
       }
       groups.add(new PromptGroup(r.prompts.get(p), policy, comparison));
     }
@@ -787,6 +836,7 @@ public final class JbondLoop implements AutoCloseable {
     private Executor executor = ForkJoinPool.commonPool();
     private boolean trackReferenceKl = true;
     private boolean trackForwardLoss = true;
+    private boolean importanceCorrection = true;
     private double maxKl = Double.POSITIVE_INFINITY;
     private CheckpointExtension extension;
 
@@ -899,6 +949,23 @@ public final class JbondLoop implements AutoCloseable {
      */
     public Builder optTrackForwardLoss(boolean track) {
       this.trackForwardLoss = track;
+      return this;
+    }
+
+    /**
+     * Sets whether samples drawn with staleness 1 (from the previous step's policy and anchor) are
+     * importance weighted towards the current ones: each sample then carries its behaviour
+     * log-probability (the sampler's own per-token log-probs, which the sampler must return) and,
+     * for anchor samples, the current anchor's log-probability (one more forward pass over the
+     * anchor samples per step); the objective weights and truncates (see {@link
+     * dev.jbond.objective.Jbond}). Without it, staleness 1 trains theta_t on samples of theta_{t-1}
+     * as if they were its own: a one-step off-policy bias. Ignored at staleness 0.
+     *
+     * @param correct default true
+     * @return this builder
+     */
+    public Builder optImportanceCorrection(boolean correct) {
+      this.importanceCorrection = correct;
       return this;
     }
 

@@ -4,6 +4,7 @@ import dev.jbond.PolicyRole;
 import dev.jbond.internal.Checks;
 import dev.jbond.spi.WeightedSequence;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -36,6 +37,18 @@ import java.util.Set;
  * sample is compared with the same two anchor samples and the backward and regulariser weights are
  * divided by {@code k}.
  *
+ * <p><b>Stale samples.</b> When the loop samples step t's samples while step t-1 learns (staleness
+ * 1), policy samples come from pi_{t-1} and anchor samples from the previous anchor. Samples that
+ * carry their behaviour log-probability ({@link ScoredSample#logBehaviour}) are then importance
+ * weighted so that each term's expectation is the on-policy one: a policy sample's backward and
+ * regulariser weight by {@code rho_y = pi_t(y) / pi_b(y)}; the forward term, and the backward
+ * reward {@code r_J}, which both depend on the pair of anchor samples, by the pair's ratio {@code
+ * rho_a = pi_anchor_t(a1) pi_anchor_t(a2) / (pi_anchor_b(a1) pi_anchor_b(a2))} (a Best-of-2
+ * sample's probability involves both draws, so weighting the chosen one alone would not undo the
+ * staleness). Each ratio is truncated at {@code importanceBound} (truncated importance sampling).
+ * Samples without a behaviour log-probability (staleness 0) are used as they are and no ratio is
+ * computed.
+ *
  * @param beta Jeffreys mixing weight in {@code [0, 1]}: 0 is forward KL only, 1 backward KL only;
  *     default 0.5 (the paper's value everywhere)
  * @param eta EMA rate of the anchor in {@code [0, 1]}; default 0.02 (paper, Fig. 5 and 7)
@@ -45,10 +58,20 @@ import java.util.Set;
  * @param baseline the policy-gradient baseline; default {@link Baseline#NONE} (the paper calls it
  *     optional)
  * @param policySamples policy samples per prompt, {@code >= 1}; default 1 (paper)
+ * @param importanceBound the truncation of importance ratios when samples are stale (see below),
+ *     {@code >= 1}; default 2
  */
 public record Jbond(
-    double beta, double eta, double gamma, double penalty, Baseline baseline, int policySamples)
+    double beta,
+    double eta,
+    double gamma,
+    double penalty,
+    Baseline baseline,
+    int policySamples,
+    double importanceBound)
     implements Objective {
+  /** The default truncation of importance ratios. */
+  public static final double DEFAULT_IMPORTANCE_BOUND = 2.0;
 
   /** The default backward penalty, {@code log 16}. */
   public static final double LOG_16 = Math.log(16);
@@ -62,6 +85,7 @@ public record Jbond(
    * @param penalty see the record description
    * @param baseline see the record description
    * @param policySamples see the record description
+   * @param importanceBound see the record description
    * @throws IllegalArgumentException when a value is out of range
    */
   public Jbond {
@@ -74,6 +98,10 @@ public record Jbond(
         penalty);
     Objects.requireNonNull(baseline, "baseline");
     Checks.checkAtLeast(policySamples, 1, "policy samples per prompt");
+    Checks.checkArgument(
+        importanceBound >= 1 && !Double.isNaN(importanceBound),
+        "Expected an importance-ratio bound >= 1, found %s",
+        importanceBound);
   }
 
   /**
@@ -140,21 +168,50 @@ public record Jbond(
     double[] returns = new double[n];
     double[] logPi = new double[n];
     double[] logRatio = new double[n];
+    double[] policyWeight = new double[n];
+    double[] pairWeight = new double[prompts];
+    boolean corrected = false;
+    double ratioSum = 0;
+    double pairRatioSum = 0;
+    int truncated = 0;
     int losses = 0;
     int i = 0;
+    int p = 0;
     for (PromptGroup g : groups) {
-      double r1 = g.comparisonSamples().get(0).reward();
-      double r2 = g.comparisonSamples().get(1).reward();
+      ScoredSample a1 = g.comparisonSamples().get(0);
+      ScoredSample a2 = g.comparisonSamples().get(1);
+      double rhoPair = 1;
+      if (!Double.isNaN(a1.logBehaviour()) || !Double.isNaN(a2.logBehaviour())) {
+        corrected = true;
+        rhoPair =
+            Math.exp(
+                a1.requireLogProb(PolicyRole.ANCHOR)
+                    - behaviour(a1)
+                    + a2.requireLogProb(PolicyRole.ANCHOR)
+                    - behaviour(a2));
+        pairRatioSum += rhoPair;
+        truncated += rhoPair > importanceBound ? 1 : 0;
+      }
+      pairWeight[p] = Math.min(rhoPair, importanceBound);
       for (ScoredSample y : g.policySamples()) {
         logPi[i] = y.requireLogProb(PolicyRole.POLICY);
         logRatio[i] = logPi[i] - y.requireLogProb(PolicyRole.ANCHOR);
-        double rj = jbondReward(y.reward(), r1, r2);
+        double rho = 1;
+        if (!Double.isNaN(y.logBehaviour())) {
+          corrected = true;
+          rho = Math.exp(logPi[i] - y.logBehaviour());
+          ratioSum += rho;
+          truncated += rho > importanceBound ? 1 : 0;
+        }
+        policyWeight[i] = Math.min(rho, importanceBound);
+        double rj = jbondReward(y.reward(), a1.reward(), a2.reward());
         if (rj < 0) {
           losses++;
         }
-        returns[i] = rj - logRatio[i];
+        returns[i] = rj * pairWeight[p] - logRatio[i];
         i++;
       }
+      p++;
     }
     double[] b = Terms.baselines(returns, baseline);
     List<WeightedSequence> batch = new ArrayList<>(prompts * (policySamples + 1));
@@ -164,34 +221,43 @@ public record Jbond(
     double regSum = 0;
     double returnSum = 0;
     i = 0;
+    p = 0;
     for (PromptGroup g : groups) {
       ScoredSample best = g.comparisonSamples().get(Terms.best(g.comparisonSamples(), 2));
-      batch.add(new WeightedSequence(best.generation(), -(1 - beta) / prompts));
+      batch.add(new WeightedSequence(best.generation(), -(1 - beta) * pairWeight[p] / prompts));
       if (!Double.isNaN(best.logPolicy())) {
         fwSum += -best.logPolicy();
         fwCount++;
       }
       for (ScoredSample y : g.policySamples()) {
         double advantage = returns[i] - b[i];
-        double w = (-beta * advantage + gamma * logRatio[i]) / n;
+        double w = policyWeight[i] * (-beta * advantage + gamma * logRatio[i]) / n;
         batch.add(new WeightedSequence(y.generation(), w));
         bwSum += -advantage * logPi[i];
         regSum += logRatio[i] * logPi[i];
         returnSum += returns[i];
         i++;
       }
+      p++;
     }
     double lossFw = fwCount == prompts ? fwSum / prompts : Double.NaN;
     double lossBw = bwSum / n;
     double lossReg = regSum / n;
     double loss = (1 - beta) * lossFw + beta * lossBw + gamma * lossReg;
-    return new ObjectiveOutput(
-        batch,
-        lossFw,
-        lossBw,
-        lossReg,
-        loss,
-        Map.of("returnMean", returnSum / n, "lossRate", (double) losses / n));
+    Map<String, Double> extras = new LinkedHashMap<>();
+    extras.put("returnMean", returnSum / n);
+    extras.put("lossRate", (double) losses / n);
+    if (corrected) {
+      extras.put("importanceRatioMean", ratioSum / n);
+      extras.put("anchorImportanceRatioMean", pairRatioSum / prompts);
+      extras.put("importanceTruncated", (double) truncated / (n + prompts));
+    }
+    return new ObjectiveOutput(batch, lossFw, lossBw, lossReg, loss, extras);
+  }
+
+  /** The behaviour log-probability of a stale anchor sample; on-policy when absent. */
+  private static double behaviour(ScoredSample a) {
+    return Double.isNaN(a.logBehaviour()) ? a.requireLogProb(PolicyRole.ANCHOR) : a.logBehaviour();
   }
 
   /** Builds a {@link Jbond}; every setting starts at the paper's default. */
@@ -202,8 +268,20 @@ public record Jbond(
     private double penalty = LOG_16;
     private Baseline baseline = Baseline.NONE;
     private int policySamples = 1;
+    private double importanceBound = DEFAULT_IMPORTANCE_BOUND;
 
     private Builder() {}
+
+    /**
+     * Sets the truncation of importance ratios of stale samples.
+     *
+     * @param bound {@code >= 1}; default {@value Jbond#DEFAULT_IMPORTANCE_BOUND}
+     * @return this builder
+     */
+    public Builder optImportanceBound(double bound) {
+      this.importanceBound = bound;
+      return this;
+    }
 
     /**
      * Sets the Jeffreys weight.
@@ -278,7 +356,7 @@ public record Jbond(
      * @throws IllegalArgumentException when a value is out of range
      */
     public Jbond build() {
-      return new Jbond(beta, eta, gamma, penalty, baseline, policySamples);
+      return new Jbond(beta, eta, gamma, penalty, baseline, policySamples, importanceBound);
     }
   }
 }

@@ -14,9 +14,36 @@ import java.util.Objects;
  * @param logPolicy log pi_t(y | x), or NaN
  * @param logAnchor log pi_anchor_t(y | x), or NaN
  * @param logReference log pi_ref(y | x), or NaN
+ * @param logBehaviour log-probability of y under the weights that actually sampled it (the
+ *     sampler's own per-token log-probs, summed), when those may differ from the current ones (a
+ *     stale sample, staleness 1) and the objective should correct for it by importance weighting;
+ *     NaN for an on-policy sample
  */
 public record ScoredSample(
-    Generation generation, double reward, double logPolicy, double logAnchor, double logReference) {
+    Generation generation,
+    double reward,
+    double logPolicy,
+    double logAnchor,
+    double logReference,
+    double logBehaviour) {
+  /**
+   * Creates an on-policy sample (no behaviour log-probability).
+   *
+   * @param generation the generation
+   * @param reward its reward, finite
+   * @param logPolicy log pi_t(y | x), or NaN
+   * @param logAnchor log pi_anchor_t(y | x), or NaN
+   * @param logReference log pi_ref(y | x), or NaN
+   */
+  public ScoredSample(
+      Generation generation,
+      double reward,
+      double logPolicy,
+      double logAnchor,
+      double logReference) {
+    this(generation, reward, logPolicy, logAnchor, logReference, Double.NaN);
+  }
+
   /**
    * Validates the reward.
    *
@@ -25,6 +52,7 @@ public record ScoredSample(
    * @param logPolicy see the record description
    * @param logAnchor see the record description
    * @param logReference see the record description
+   * @param logBehaviour see the record description
    * @throws IllegalArgumentException when the reward is NaN or infinite
    */
   public ScoredSample {

@@ -364,7 +364,9 @@ public final class BenchServerCommand implements Callable<Integer> {
             r.keepCheckpoints(),
             r.stepRetries(),
             r.trackReferenceKl(),
-            r.maxKl()));
+            r.maxKl(),
+            r.importanceCorrection(),
+            r.importanceBound()));
   }
 
   private void report(

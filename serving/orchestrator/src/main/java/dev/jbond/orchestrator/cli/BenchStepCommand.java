@@ -198,7 +198,9 @@ public final class BenchStepCommand implements Callable<Integer> {
             r.keepCheckpoints(),
             r.stepRetries(),
             r.trackReferenceKl(),
-            r.maxKl());
+            r.maxKl(),
+            r.importanceCorrection(),
+            r.importanceBound());
     RunConfig c =
         new RunConfig(
             base.policy(),

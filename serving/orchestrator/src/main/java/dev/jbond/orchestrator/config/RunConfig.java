@@ -83,7 +83,7 @@ public record RunConfig(
             0,
             64),
         new Eval(4, 16, 0, 1.0, 0, 1.0),
-        new Run(1000, 0, 0, 100, 100, 3, 2, true, null));
+        new Run(1000, 0, 0, 100, 100, 3, 2, true, null, true, 2.0));
   }
 
   /**
@@ -447,6 +447,9 @@ public record RunConfig(
    *     pass); evaluation measures it regardless
    * @param maxKl the KL(pi || pi_anchor) estimate beyond which the run stops as diverged; null: no
    *     limit
+   * @param importanceCorrection with staleness 1, importance weight the stale samples towards the
+   *     current policy and anchor (J-BOND; see {@code Jbond}); false trains on them as they are
+   * @param importanceBound the truncation of those importance ratios, {@code >= 1}
    */
   @Introspected
   public record Run(
@@ -460,5 +463,7 @@ public record RunConfig(
       @Min(value = 0, message = "expected an integer >= 0") int stepRetries,
       boolean trackReferenceKl,
       @Nullable @DecimalMin(value = "0", inclusive = false, message = "expected a value > 0")
-          Double maxKl) {}
+          Double maxKl,
+      boolean importanceCorrection,
+      @DecimalMin(value = "1", message = "expected a value >= 1") double importanceBound) {}
 }

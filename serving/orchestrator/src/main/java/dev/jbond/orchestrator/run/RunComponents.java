@@ -43,6 +43,18 @@ public final class RunComponents {
    * @return the objective
    */
   public static Objective objective(RunConfig.ObjectiveSection objective) {
+    return objective(objective, Jbond.DEFAULT_IMPORTANCE_BOUND);
+  }
+
+  /**
+   * Returns the objective of {@code objective}, with J-BOND's truncation of importance ratios for
+   * stale samples ({@code run.importance-bound}).
+   *
+   * @param objective the section
+   * @param importanceBound the truncation, {@code >= 1}
+   * @return the objective
+   */
+  public static Objective objective(RunConfig.ObjectiveSection objective, double importanceBound) {
     Baseline baseline =
         objective.baseline() == RunConfig.BaselineKind.LEAVE_ONE_OUT
             ? Baseline.LEAVE_ONE_OUT
@@ -56,6 +68,7 @@ public final class RunComponents {
               .optPenalty(objective.penalty())
               .optBaseline(baseline)
               .optPolicySamples(samples(objective, 1))
+              .optImportanceBound(importanceBound)
               .build();
       case BOND -> bond(objective, baseline);
       case ITERATIVE_BOND -> new IterativeBond(bond(objective, baseline), objective.refreshEvery());

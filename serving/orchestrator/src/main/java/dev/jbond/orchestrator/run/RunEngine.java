@@ -181,7 +181,8 @@ public final class RunEngine {
         CorpusFiles.readPrompts(
             Path.of(config.prompts().file()), policy.tokenizer(), policy.chatTemplate());
     Split split = split(all, config.prompts().heldOut(), config.eval().maxPrompts(), config.run());
-    Objective objective = RunComponents.objective(config.objective());
+    Objective objective =
+        RunComponents.objective(config.objective(), config.run().importanceBound());
     SamplePlan plan = objective.plan();
     boolean needsReference =
         plan.comparisonRole() == PolicyRole.REFERENCE && plan.comparisonSamples() > 0;
@@ -227,6 +228,7 @@ public final class RunEngine {
               .optSeed(run.seed())
               .optExecutor(prefetch)
               .optTrackReferenceKl(run.trackReferenceKl())
+              .optImportanceCorrection(run.importanceCorrection())
               .optMetricsSink(captured::set);
       if (run.maxKl() != null) {
         builder.optMaxKl(run.maxKl());

@@ -177,7 +177,8 @@ class RunConfigLoaderTest {
         Arguments.of(
             "run: {step: 3}",
             "run.step: unknown key, expected one of [steps, seed, staleness, checkpoint-every,"
-                + " eval-every, keep-checkpoints, step-retries, track-reference-kl, max-kl]"),
+                + " eval-every, keep-checkpoints, step-retries, track-reference-kl, max-kl,"
+                + " importance-correction, importance-bound]"),
         Arguments.of("run: {steps: ten}", "run.steps: expected an integer, found \"ten\""),
         Arguments.of("run: {steps: 0}", "run.steps: expected an integer >= 1, found 0"),
         Arguments.of("run: {staleness: 2}", "run.staleness: expected 0 or 1, found 2"),
@@ -299,7 +300,8 @@ class RunConfigLoaderTest {
     assertEquals(2, config.serving().retry().maxAttempts());
     assertEquals(
         "run.stepz: unknown key, expected one of [steps, seed, staleness, checkpoint-every,"
-            + " eval-every, keep-checkpoints, step-retries, track-reference-kl, max-kl]",
+            + " eval-every, keep-checkpoints, step-retries, track-reference-kl, max-kl,"
+            + " importance-correction, importance-bound]",
         assertThrows(
                 ConfigException.class,
                 () -> loader.load(file, dir, java.util.List.of("run.stepz=3")))
