@@ -256,7 +256,7 @@ class JbondLoopTest {
 
   @Test
   void step_stalenessOne_samplesNextStepBeforeLearning() {
-    try (JbondLoop l = loop().optStaleness(1).build()) {
+    try (JbondLoop l = loop().optStaleness(1).optImportanceCorrection(false).build()) {
       l.step();
       InOrder order = inOrder(sampler, learner);
       order.verify(sampler, times(2)).sample(anyList(), eq(1), eq(PolicyRole.POLICY), anyLong());
@@ -284,12 +284,27 @@ class JbondLoopTest {
               }
               return out;
             });
-    try (JbondLoop l = loop().optStaleness(1).build()) {
+    try (JbondLoop l = loop().optStaleness(1).optImportanceCorrection(false).build()) {
       assertEquals(1, l.step().step()); // the prefetch for step 2 failed, step 1 still learned
       verify(publisher).publish(learner, PolicyRole.POLICY, 1);
       StepMetrics second = l.step(); // re-sampled from the published version 1
       assertEquals(2, second.step());
       assertEquals(1, second.policyVersion());
+    }
+  }
+
+  @Test
+  void step_stalenessOne_correctionWithoutSamplerLogProbs_failsClearly() {
+    // this file's mock sampler returns no log-probs (the scheduling tests above turn the
+    // correction off); the correction itself is tested in StaleCorrectionTest
+    try (JbondLoop l = loop().optStaleness(1).build()) {
+      IllegalStateException e = assertThrows(IllegalStateException.class, l::step);
+      assertTrue(
+          e.getMessage()
+              .startsWith(
+                  "Expected the sampler's log-probabilities of every sample to importance weight"
+                      + " stale samples (staleness 1) at step 1, found none for sample 0"),
+          e.getMessage());
     }
   }
 
