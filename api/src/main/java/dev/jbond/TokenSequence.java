@@ -2,6 +2,7 @@ package dev.jbond;
 
 import dev.jbond.internal.Checks;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * An immutable sequence of token ids. It copies the array it is built from and hands out copies, so
@@ -72,6 +73,15 @@ public final class TokenSequence {
    */
   public int[] toArray() {
     return tokens.clone();
+  }
+
+  /**
+   * Returns the tokens as an unmodifiable list, for example to write them as a JSON array.
+   *
+   * @return the token ids, in order
+   */
+  public List<Integer> toList() {
+    return Arrays.stream(tokens).boxed().toList();
   }
 
   /**

@@ -54,9 +54,10 @@ public final class CorpusFiles {
     Objects.requireNonNull(example, "example");
     int eos = eos(tokenizer);
     Map<String, Object> line = new LinkedHashMap<>();
-    line.put("prompt", ids(tokenizer.encode(example.prompt())));
+    line.put("prompt", tokenizer.encode(example.prompt()).toList());
     line.put(
-        "completion", ids(tokenizer.encode(example.completion()).concat(TokenSequence.of(eos))));
+        "completion",
+        tokenizer.encode(example.completion()).concat(TokenSequence.of(eos)).toList());
     return Json.write(line);
   }
 
@@ -75,7 +76,7 @@ public final class CorpusFiles {
     Checks.checkArgument(!id.isEmpty(), "Expected a non-empty prompt id, found \"\"");
     Map<String, Object> line = new LinkedHashMap<>();
     line.put("id", id);
-    line.put("prompt", ids(tokenizer.encode(prompt)));
+    line.put("prompt", tokenizer.encode(prompt).toList());
     line.put("text", prompt);
     return Json.write(line);
   }
@@ -343,14 +344,6 @@ public final class CorpusFiles {
         "Expected a tokenizer with an EOS token to end completions, found none in %s",
         tokenizer.name());
     return tokenizer.eosId().getAsInt();
-  }
-
-  private static List<Integer> ids(TokenSequence tokens) {
-    List<Integer> ids = new ArrayList<>(tokens.length());
-    for (int i = 0; i < tokens.length(); i++) {
-      ids.add(tokens.get(i));
-    }
-    return ids;
   }
 
   private static void writeAtomically(Path file, String text) throws IOException {

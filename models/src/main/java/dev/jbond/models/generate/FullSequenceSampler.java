@@ -122,12 +122,7 @@ public final class FullSequenceSampler implements SequenceSampler {
         sequenceSeeds,
         config,
         spec,
-        DecodeLoop.batchRows(
-            prompts,
-            maxBatchRows,
-            spec.vocabSize(),
-            config == null ? 0 : config.maxNewTokens(),
-            OrtCalls.LOGITS_BUDGET_FLOATS),
+        batchRows(prompts, config),
         session.modelName(),
         RecomputeEngine::new);
   }
@@ -141,14 +136,19 @@ public final class FullSequenceSampler implements SequenceSampler {
         config,
         seed,
         spec,
-        DecodeLoop.batchRows(
-            prompts,
-            maxBatchRows,
-            spec.vocabSize(),
-            config == null ? 0 : config.maxNewTokens(),
-            OrtCalls.LOGITS_BUDGET_FLOATS),
+        batchRows(prompts, config),
         session.modelName(),
         RecomputeEngine::new);
+  }
+
+  /** The rows decoded together: the recompute engine holds logits of every position. */
+  private int batchRows(List<Prompt> prompts, SamplingConfig config) {
+    return DecodeLoop.batchRows(
+        prompts,
+        maxBatchRows,
+        spec.vocabSize(),
+        config == null ? 0 : config.maxNewTokens(),
+        OrtCalls.LOGITS_BUDGET_FLOATS);
   }
 
   @Override

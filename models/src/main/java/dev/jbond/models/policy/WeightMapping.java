@@ -4,8 +4,6 @@ import dev.jbond.internal.Checks;
 import dev.jbond.onnx.graph.ElementType;
 import dev.jbond.onnx.graph.Graph;
 import dev.jbond.onnx.graph.Tensor;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -82,7 +80,7 @@ public final class WeightMapping {
       }
       byValue.computeIfAbsent(t, k -> new ArrayList<>()).add(e.getKey());
       if (t.rank() == 2) {
-        byTranspose.computeIfAbsent(transpose(t), k -> new ArrayList<>()).add(e.getKey());
+        byTranspose.computeIfAbsent(t.transposeMatrix(), k -> new ArrayList<>()).add(e.getKey());
       }
     }
     List<Entry> entries = new ArrayList<>();
@@ -187,21 +185,6 @@ public final class WeightMapping {
     return names.subList(0, MAX_LISTED) + " and " + (names.size() - MAX_LISTED) + " more";
   }
 
-  /** Returns the transpose of a FLOAT matrix. */
-  static Tensor transpose(Tensor matrix) {
-    long[] shape = matrix.shape();
-    int rows = (int) shape[0];
-    int cols = (int) shape[1];
-    ByteBuffer in = matrix.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
-    ByteBuffer out = ByteBuffer.allocate(rows * cols * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-    for (int r = 0; r < rows; r++) {
-      for (int c = 0; c < cols; c++) {
-        out.putInt((c * rows + r) * Float.BYTES, in.getInt((r * cols + c) * Float.BYTES));
-      }
-    }
-    return Tensor.of(ElementType.FLOAT, new long[] {cols, rows}, out);
-  }
-
   /**
    * Returns the entries, in the sampling graph's initializer order.
    *
@@ -227,7 +210,7 @@ public final class WeightMapping {
       }
       Tensor w = weights.get(e.source());
       Checks.checkArgument(w != null, "Expected trained parameter '%s', found none", e.source());
-      target.replaceInitializer(e.target(), e.transposed() ? transpose(w) : w);
+      target.replaceInitializer(e.target(), e.transposed() ? w.transposeMatrix() : w);
     }
   }
 

@@ -297,6 +297,30 @@ public final class Tensor {
   }
 
   /**
+   * Returns the transpose of a FLOAT matrix.
+   *
+   * @return a new {@code [columns, rows]} tensor
+   * @throws IllegalStateException when the tensor is not a FLOAT matrix
+   */
+  public Tensor transposeMatrix() {
+    checkType(ElementType.FLOAT);
+    if (shape.length != 2) {
+      throw new IllegalStateException(
+          "Expected a matrix to transpose, found shape " + Arrays.toString(shape));
+    }
+    int rows = (int) shape[0];
+    int cols = (int) shape[1];
+    float[] in = toFloatArray();
+    float[] out = new float[in.length];
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < cols; c++) {
+        out[c * rows + r] = in[r * cols + c];
+      }
+    }
+    return floats(new long[] {cols, rows}, out);
+  }
+
+  /**
    * Returns the elements of a DOUBLE tensor.
    *
    * @return a new array

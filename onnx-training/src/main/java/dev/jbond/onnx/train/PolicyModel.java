@@ -231,7 +231,7 @@ public final class PolicyModel {
       String transposeOf = copyOf == null ? seenTransposed.get(t) : null;
       if (copyOf == null && transposeOf == null) {
         seen.put(t, name);
-        seenTransposed.put(transpose(t), name);
+        seenTransposed.put(t.transposeMatrix(), name);
         continue;
       }
       Value source = graph.value(copyOf != null ? copyOf : transposeOf);
@@ -261,19 +261,6 @@ public final class PolicyModel {
       }
     }
     return false;
-  }
-
-  private static Tensor transpose(Tensor matrix) {
-    int rows = (int) matrix.shape()[0];
-    int cols = (int) matrix.shape()[1];
-    float[] in = matrix.toFloatArray();
-    float[] out = new float[in.length];
-    for (int r = 0; r < rows; r++) {
-      for (int c = 0; c < cols; c++) {
-        out[c * rows + r] = in[r * cols + c];
-      }
-    }
-    return Tensor.floats(new long[] {cols, rows}, out);
   }
 
   private static void checkIoContract(Graph graph, String name) {

@@ -2,7 +2,6 @@ package dev.jbond.orchestrator.cli;
 
 import dev.jbond.Generation;
 import dev.jbond.Prompt;
-import dev.jbond.TokenSequence;
 import dev.jbond.internal.Checks;
 import dev.jbond.internal.Json;
 import dev.jbond.models.demo.CorpusFiles;
@@ -174,13 +173,13 @@ public final class SampleCommand implements Callable<Integer> {
   static String toJson(PromptCandidates c, Optional<Tokenizer> tokenizer, boolean bestOf) {
     Map<String, Object> line = new LinkedHashMap<>();
     line.put("id", c.prompt().id());
-    line.put("prompt", ids(c.prompt().tokens()));
+    line.put("prompt", c.prompt().tokens().toList());
     tokenizer.ifPresent(t -> line.put("text", t.decodeLenient(c.prompt().tokens())));
     List<Object> candidates = new ArrayList<>();
     for (int j = 0; j < c.candidates().size(); j++) {
       Generation g = c.candidates().get(j);
       Map<String, Object> m = new LinkedHashMap<>();
-      m.put("tokens", ids(g.completion()));
+      m.put("tokens", g.completion().toList());
       tokenizer.ifPresent(t -> m.put("text", t.decodeLenient(g.completion())));
       g.engineLogProbs().ifPresent(lp -> m.put("logprob", lp.sum()));
       int index = j;
@@ -192,13 +191,5 @@ public final class SampleCommand implements Callable<Integer> {
       c.best().ifPresent(b -> line.put("best", b));
     }
     return Json.write(line);
-  }
-
-  private static List<Integer> ids(TokenSequence tokens) {
-    List<Integer> ids = new ArrayList<>(tokens.length());
-    for (int i = 0; i < tokens.length(); i++) {
-      ids.add(tokens.get(i));
-    }
-    return ids;
   }
 }

@@ -4,7 +4,6 @@ import dev.jbond.BackendException;
 import dev.jbond.Generation;
 import dev.jbond.PolicyRole;
 import dev.jbond.Prompt;
-import dev.jbond.TokenSequence;
 import dev.jbond.TrainingDivergedException;
 import dev.jbond.checkpoint.FileCheckpointStore;
 import dev.jbond.internal.Json;
@@ -722,9 +721,9 @@ public final class RunEngine {
       Map<String, Object> line = new LinkedHashMap<>();
       line.put("step", step);
       line.put("id", g.prompt().id());
-      line.put("prompt", ids(g.prompt().tokens()));
+      line.put("prompt", g.prompt().tokens().toList());
       tokenizer.ifPresent(t -> line.put("prompt_text", t.decodeLenient(g.prompt().tokens())));
-      line.put("completion", ids(g.completion()));
+      line.put("completion", g.completion().toList());
       tokenizer.ifPresent(t -> line.put("text", t.decodeLenient(g.completion())));
       line.put("reward", rewards[i]);
       lines.append(Json.write(line));
@@ -737,14 +736,6 @@ public final class RunEngine {
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot write " + file + ": " + e.getMessage(), e);
     }
-  }
-
-  private static List<Integer> ids(TokenSequence tokens) {
-    List<Integer> out = new ArrayList<>(tokens.length());
-    for (int id : tokens.toArray()) {
-      out.add(id);
-    }
-    return out;
   }
 
   /** The training and held-out prompts. */
