@@ -7,13 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jbond.onnx.graph.Graph;
 import dev.jbond.onnx.graph.ModelFiles;
-import dev.jbond.orchestrator.cli.BondCommand;
-import dev.jbond.orchestrator.cli.DemoCommand;
-import dev.jbond.orchestrator.config.ConfigYaml;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -43,35 +37,27 @@ class ByomBadInputTest {
   }
 
   /** Runs one step of {@code bond run}; returns stderr after checking it is one failing line. */
-  @SuppressWarnings("unchecked")
   private String runFails(Path policy, String prompts, Consumer<Map<String, Object>> reward)
       throws Exception {
-    Path file = Files.writeString(dir.resolve("prompts.jsonl"), prompts, StandardCharsets.UTF_8);
-    Map<String, Object> tree =
-        ConfigYaml.tree(DemoCommand.config(RepositoryRoot.get().resolve("models/demo"), 1, 1));
-    ((Map<String, Object>) tree.get("policy")).put("model", policy.toString());
-    Map<String, Object> r = (Map<String, Object>) tree.get("reward");
-    r.put("model", FIXTURES.resolve("reward-bert").toString());
-    r.put("output", "logits");
-    r.put("label", 1);
-    reward.accept(r);
-    ((Map<String, Object>) tree.get("prompts")).put("file", file.toString());
-    ((Map<String, Object>) tree.get("prompts")).put("batch-size", 2);
-    ((Map<String, Object>) tree.get("sampling")).put("max-new-tokens", 8);
-    ((Map<String, Object>) tree.get("run")).put("eval-every", 0);
-    Path config = dir.resolve("run.yaml");
-    Files.writeString(config, new org.yaml.snakeyaml.Yaml().dump(tree));
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code =
-        BondCommand.execute(
-            new String[] {
-              "run", "--config", config.toString(), "--out", dir.resolve("run").toString()
-            },
-            new PrintWriter(out, true),
-            new PrintWriter(err, true));
-    String text = err.toString().strip();
-    assertNotEquals(0, code, text);
+    String[] args =
+        DemoRunConfig.write(
+            dir,
+            1,
+            prompts,
+            tree -> {
+              DemoRunConfig.section(tree, "policy").put("model", policy.toString());
+              Map<String, Object> r = DemoRunConfig.section(tree, "reward");
+              r.put("model", FIXTURES.resolve("reward-bert").toString());
+              r.put("output", "logits");
+              r.put("label", 1);
+              reward.accept(r);
+              DemoRunConfig.section(tree, "prompts").put("batch-size", 2);
+              DemoRunConfig.section(tree, "sampling").put("max-new-tokens", 8);
+              DemoRunConfig.section(tree, "run").put("eval-every", 0);
+            });
+    DemoRunConfig.Result result = DemoRunConfig.run(args);
+    String text = result.err().strip();
+    assertNotEquals(0, result.code(), text);
     assertEquals(1, text.lines().count(), text);
     assertFalse(text.contains("\tat "), text);
     return text;

@@ -5,12 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jbond.internal.Json;
 import dev.jbond.metrics.JsonLinesMetricsReader;
-import dev.jbond.orchestrator.cli.BondCommand;
-import dev.jbond.orchestrator.cli.DemoCommand;
-import dev.jbond.orchestrator.config.ConfigYaml;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -31,35 +25,29 @@ class ByomRunTest {
 
   @TempDir Path dir;
 
-  @SuppressWarnings("unchecked")
   private String[] config(String policy, String prompts) throws Exception {
-    Path file = Files.writeString(dir.resolve("prompts.jsonl"), prompts, StandardCharsets.UTF_8);
-    Map<String, Object> tree =
-        ConfigYaml.tree(DemoCommand.config(RepositoryRoot.get().resolve("models/demo"), 3, 1));
-    ((Map<String, Object>) tree.get("policy")).put("model", FIXTURES.resolve(policy).toString());
-    Map<String, Object> reward = (Map<String, Object>) tree.get("reward");
-    reward.put("model", FIXTURES.resolve("reward-bert").toString());
-    reward.put("output", "logits");
-    reward.put("label", 1);
-    ((Map<String, Object>) tree.get("prompts")).put("file", file.toString());
-    ((Map<String, Object>) tree.get("prompts")).put("batch-size", 4);
-    ((Map<String, Object>) tree.get("prompts")).put("held-out", 0.25);
-    ((Map<String, Object>) tree.get("sampling")).put("max-new-tokens", 16);
-    ((Map<String, Object>) tree.get("run")).put("eval-every", 3);
-    ((Map<String, Object>) tree.get("eval")).put("reference-samples", 4);
-    ((Map<String, Object>) tree.get("eval")).put("samples-per-prompt", 2);
-    Path config = dir.resolve("run.yaml");
-    Files.writeString(config, new org.yaml.snakeyaml.Yaml().dump(tree));
-    return new String[] {
-      "run", "--config", config.toString(), "--out", dir.resolve("run").toString()
-    };
+    return DemoRunConfig.write(
+        dir,
+        3,
+        prompts,
+        tree -> {
+          DemoRunConfig.section(tree, "policy").put("model", FIXTURES.resolve(policy).toString());
+          Map<String, Object> reward = DemoRunConfig.section(tree, "reward");
+          reward.put("model", FIXTURES.resolve("reward-bert").toString());
+          reward.put("output", "logits");
+          reward.put("label", 1);
+          DemoRunConfig.section(tree, "prompts").put("batch-size", 4);
+          DemoRunConfig.section(tree, "prompts").put("held-out", 0.25);
+          DemoRunConfig.section(tree, "sampling").put("max-new-tokens", 16);
+          DemoRunConfig.section(tree, "run").put("eval-every", 3);
+          DemoRunConfig.section(tree, "eval").put("reference-samples", 4);
+          DemoRunConfig.section(tree, "eval").put("samples-per-prompt", 2);
+        });
   }
 
   private List<Map<String, Object>> run(String[] args) throws Exception {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code = BondCommand.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
-    assertEquals(0, code, err.toString());
+    DemoRunConfig.Result result = DemoRunConfig.run(args);
+    assertEquals(0, result.code(), result.err());
     assertEquals(3, JsonLinesMetricsReader.read(dir.resolve("run/metrics.jsonl")).size());
     List<String> lines = Files.readAllLines(dir.resolve("run/samples.jsonl"));
     // evaluations at steps 0 and 3: 2 held-out prompts x 2 samples each

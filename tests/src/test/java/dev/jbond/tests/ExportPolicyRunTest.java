@@ -5,12 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jbond.internal.Json;
 import dev.jbond.metrics.JsonLinesMetricsReader;
-import dev.jbond.orchestrator.cli.BondCommand;
-import dev.jbond.orchestrator.cli.DemoCommand;
-import dev.jbond.orchestrator.config.ConfigYaml;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -42,7 +36,6 @@ class ExportPolicyRunTest {
     return policy;
   }
 
-  @SuppressWarnings("unchecked")
   private String[] config(Path policy) throws Exception {
     StringBuilder prompts = new StringBuilder();
     for (int i = 0; i < 12; i++) {
@@ -50,38 +43,31 @@ class ExportPolicyRunTest {
           String.format(
               "{\"id\": \"p%d\", \"prompt\": [%d, %d, %d]}%n", i, 10 + i, 20 + i % 7, 30 + i % 5));
     }
-    Path file = Files.writeString(dir.resolve("prompts.jsonl"), prompts, StandardCharsets.UTF_8);
-    Map<String, Object> tree =
-        ConfigYaml.tree(DemoCommand.config(RepositoryRoot.get().resolve("models/demo"), 3, 1));
-    ((Map<String, Object>) tree.get("policy")).put("model", policy.toString());
-    ((Map<String, Object>) tree.get("prompts")).put("file", file.toString());
-    ((Map<String, Object>) tree.get("prompts")).put("batch-size", 4);
-    ((Map<String, Object>) tree.get("prompts")).put("held-out", 0.25);
-    ((Map<String, Object>) tree.get("sampling")).put("max-new-tokens", 8);
-    ((Map<String, Object>) tree.get("run")).put("eval-every", 2);
-    ((Map<String, Object>) tree.get("eval")).put("reference-samples", 4);
-    ((Map<String, Object>) tree.get("eval")).put("samples-per-prompt", 2);
-    Path config = dir.resolve("run.yaml");
-    Files.writeString(config, new org.yaml.snakeyaml.Yaml().dump(tree));
-    return new String[] {
-      "run", "--config", config.toString(), "--out", dir.resolve("run").toString()
-    };
+    return DemoRunConfig.write(
+        dir,
+        3,
+        prompts.toString(),
+        tree -> {
+          DemoRunConfig.section(tree, "policy").put("model", policy.toString());
+          DemoRunConfig.section(tree, "prompts").put("batch-size", 4);
+          DemoRunConfig.section(tree, "prompts").put("held-out", 0.25);
+          DemoRunConfig.section(tree, "sampling").put("max-new-tokens", 8);
+          DemoRunConfig.section(tree, "run").put("eval-every", 2);
+          DemoRunConfig.section(tree, "eval").put("reference-samples", 4);
+          DemoRunConfig.section(tree, "eval").put("samples-per-prompt", 2);
+        });
   }
 
   @Test
   void run_exportWithPastGraph_mapsTrainsPublishesAndEvaluates() throws Exception {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code =
-        BondCommand.execute(
-            config(export(true)), new PrintWriter(out, true), new PrintWriter(err, true));
+    DemoRunConfig.Result result = DemoRunConfig.run(config(export(true)));
+    String err = result.err();
 
-    assertEquals(0, code, err.toString());
+    assertEquals(0, result.code(), err);
     assertTrue(
-        err.toString()
-            .contains("Weight mapping model.onnx -> model_with_past.onnx (28 of 28 weights named"),
-        err.toString());
-    assertTrue(err.toString().contains("model.wte.weight <- wte.weight"), err.toString());
+        err.contains("Weight mapping model.onnx -> model_with_past.onnx (28 of 28 weights named"),
+        err);
+    assertTrue(err.contains("model.wte.weight <- wte.weight"), err);
     assertEquals(3, JsonLinesMetricsReader.read(dir.resolve("run/metrics.jsonl")).size());
     List<String> samples = Files.readAllLines(dir.resolve("run/samples.jsonl"));
     // evaluations at steps 0, 2 and 3: 3 held-out prompts x 2 samples each
@@ -93,14 +79,11 @@ class ExportPolicyRunTest {
 
   @Test
   void run_exportWithoutPastGraph_saysWhatRecomputingCosts() throws Exception {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code =
-        BondCommand.execute(
-            config(export(false)), new PrintWriter(out, true), new PrintWriter(err, true));
+    DemoRunConfig.Result result = DemoRunConfig.run(config(export(false)));
+    String err = result.err();
 
-    assertEquals(0, code, err.toString());
-    assertTrue(err.toString().contains("has no past-key/values graph"), err.toString());
+    assertEquals(0, result.code(), err);
+    assertTrue(err.contains("has no past-key/values graph"), err);
     assertEquals(3, JsonLinesMetricsReader.read(dir.resolve("run/metrics.jsonl")).size());
   }
 }

@@ -3,15 +3,7 @@ package dev.jbond.tests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.jbond.metrics.JsonLinesMetricsReader;
-import dev.jbond.orchestrator.cli.BondCommand;
-import dev.jbond.orchestrator.cli.DemoCommand;
-import dev.jbond.orchestrator.config.ConfigYaml;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,7 +11,6 @@ import org.junit.jupiter.api.io.TempDir;
 class TextPromptsRunTest {
   @TempDir Path dir;
 
-  @SuppressWarnings("unchecked")
   @Test
   void textPrompts_areEncodedAndTrained() throws Exception {
     StringBuilder prompts = new StringBuilder();
@@ -34,25 +25,18 @@ class TextPromptsRunTest {
           .append(openings[i])
           .append("\"}\n");
     }
-    Path file = Files.writeString(dir.resolve("prompts.jsonl"), prompts, StandardCharsets.UTF_8);
-    Map<String, Object> tree =
-        ConfigYaml.tree(DemoCommand.config(RepositoryRoot.get().resolve("models/demo"), 2, 1));
-    ((Map<String, Object>) tree.get("prompts")).put("file", file.toString());
-    ((Map<String, Object>) tree.get("prompts")).put("batch-size", 4);
-    ((Map<String, Object>) tree.get("sampling")).put("max-new-tokens", 16);
-    ((Map<String, Object>) tree.get("run")).put("eval-every", 0);
-    Path config = dir.resolve("run.yaml");
-    Files.writeString(config, new org.yaml.snakeyaml.Yaml().dump(tree));
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code =
-        BondCommand.execute(
-            new String[] {
-              "run", "--config", config.toString(), "--out", dir.resolve("run").toString()
-            },
-            new PrintWriter(out, true),
-            new PrintWriter(err, true));
-    assertEquals(0, code, err.toString());
+    String[] args =
+        DemoRunConfig.write(
+            dir,
+            2,
+            prompts.toString(),
+            tree -> {
+              DemoRunConfig.section(tree, "prompts").put("batch-size", 4);
+              DemoRunConfig.section(tree, "sampling").put("max-new-tokens", 16);
+              DemoRunConfig.section(tree, "run").put("eval-every", 0);
+            });
+    DemoRunConfig.Result result = DemoRunConfig.run(args);
+    assertEquals(0, result.code(), result.err());
     assertEquals(2, JsonLinesMetricsReader.read(dir.resolve("run/metrics.jsonl")).size());
   }
 }
