@@ -26,6 +26,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
@@ -98,6 +99,7 @@ public final class JbondLoop implements AutoCloseable {
   private final boolean trackReferenceKl;
   private final boolean trackForwardLoss;
   private final boolean importanceCorrection;
+  private final boolean reuseForward;
   private final double maxKl;
   private final CheckpointExtension extension;
 
@@ -126,6 +128,7 @@ public final class JbondLoop implements AutoCloseable {
     this.trackReferenceKl = b.trackReferenceKl;
     this.trackForwardLoss = b.trackForwardLoss;
     this.importanceCorrection = b.importanceCorrection;
+    this.reuseForward = b.reuseForward;
     this.maxKl = b.maxKl;
     this.extension = b.extension;
   }
@@ -345,23 +348,65 @@ public final class JbondLoop implements AutoCloseable {
     if (trackReferenceKl) {
       roles.add(PolicyRole.REFERENCE);
     }
+    boolean anchorCompared =
+        plan.comparisonRole() == PolicyRole.ANCHOR && !rollout.comparison.isEmpty();
+    boolean correct = staleness > 0 && importanceCorrection;
     Map<PolicyRole, double[]> policyLogProbs = new LinkedHashMap<>();
-    for (PolicyRole role : roles) {
-      policyLogProbs.put(role, learner.logProbs(role, rollout.policy));
+    double[] comparisonLogPolicy = null;
+    double[] comparisonLogAnchor = null;
+    if (reuseForward) {
+      // the policy's forward pass over what the step trains on, once: for the weights and,
+      // kept by the learner, for the step's backward pass
+      int n = rollout.policy.size();
+      List<Generation> trained = new ArrayList<>(rollout.policy);
+      List<Integer> trainedComparisons = trainedComparisons(rollout, plan);
+      for (int c : trainedComparisons) {
+        trained.add(rollout.comparison.get(c));
+      }
+      double[] forward = learner.prepareStep(trained);
+      policyLogProbs.put(PolicyRole.POLICY, Arrays.copyOf(forward, n));
+      if (plan.comparisonPolicyLogProbs() && trackForwardLoss && !trainedComparisons.isEmpty()) {
+        comparisonLogPolicy = new double[rollout.comparison.size()];
+        Arrays.fill(comparisonLogPolicy, Double.NaN);
+        for (int k = 0; k < trainedComparisons.size(); k++) {
+          comparisonLogPolicy[trainedComparisons.get(k)] = forward[n + k];
+        }
+      }
+      // other roles: one call each, the anchor's over the anchor samples too when correcting
+      for (PolicyRole role : roles) {
+        if (role == PolicyRole.POLICY) {
+          continue;
+        }
+        if (role == PolicyRole.ANCHOR && correct && anchorCompared) {
+          List<Generation> both = new ArrayList<>(rollout.policy);
+          both.addAll(rollout.comparison);
+          double[] all = learner.logProbs(role, both);
+          policyLogProbs.put(role, Arrays.copyOf(all, n));
+          comparisonLogAnchor = Arrays.copyOfRange(all, n, all.length);
+        } else {
+          policyLogProbs.put(role, learner.logProbs(role, rollout.policy));
+        }
+      }
+    } else {
+      // the paper's order: every forward pass on its own, the step's included
+      for (PolicyRole role : roles) {
+        policyLogProbs.put(role, learner.logProbs(role, rollout.policy));
+      }
+      comparisonLogPolicy =
+          plan.comparisonPolicyLogProbs() && trackForwardLoss && !rollout.comparison.isEmpty()
+              ? learner.logProbs(PolicyRole.POLICY, rollout.comparison)
+              : null;
+      if (correct && anchorCompared) {
+        comparisonLogAnchor = learner.logProbs(PolicyRole.ANCHOR, rollout.comparison);
+      }
     }
-    double[] comparisonLogPolicy =
-        plan.comparisonPolicyLogProbs() && trackForwardLoss && !rollout.comparison.isEmpty()
-            ? learner.logProbs(PolicyRole.POLICY, rollout.comparison)
-            : null;
     Stale stale = null;
-    if (staleness > 0 && importanceCorrection) {
-      boolean anchorCompared =
-          plan.comparisonRole() == PolicyRole.ANCHOR && !rollout.comparison.isEmpty();
+    if (correct) {
       stale =
           new Stale(
               behaviour(rollout.policy, index),
               anchorCompared ? behaviour(rollout.comparison, index) : null,
-              anchorCompared ? learner.logProbs(PolicyRole.ANCHOR, rollout.comparison) : null);
+              comparisonLogAnchor);
     }
     timings.put("logprobs", millisSince(t));
 
@@ -405,13 +450,8 @@ public final class JbondLoop implements AutoCloseable {
     }
 
     t = ticker.getAsLong();
-    publishPending = true;
     try {
-      publishPolicy();
-      if (eta > 0) {
-        publishAnchor();
-      }
-      publishPending = false;
+      publish(eta > 0);
     } catch (RuntimeException e) {
       // the step's learning stands and its metrics are emitted; the next step publishes first
       LOG.log(
@@ -579,6 +619,25 @@ public final class JbondLoop implements AutoCloseable {
     return out;
   }
 
+  /** Indices into the rollout's comparison samples that the objective will train on. */
+  private List<Integer> trainedComparisons(Rollout r, SamplePlan plan) {
+    int m = plan.comparisonSamples();
+    List<Integer> out = new ArrayList<>();
+    if (m == 0 || r.comparison.isEmpty()) {
+      return out;
+    }
+    for (int p = 0; p < r.prompts.size(); p++) {
+      double[] rewards = new double[m];
+      for (int j = 0; j < m; j++) {
+        rewards[j] = r.rewards[r.policy.size() + p * m + j];
+      }
+      for (int j : objective.trainedComparisons(rewards)) {
+        out.add(p * m + j);
+      }
+    }
+    return out;
+  }
+
   private static List<PromptGroup> groups(
       Rollout r,
       SamplePlan plan,
@@ -706,26 +765,37 @@ public final class JbondLoop implements AutoCloseable {
   }
 
   private void publishAll() {
+    publish(true);
+  }
+
+  /** Publishes the policy, and the anchor when asked, unless already published at this step. */
+  private void publish(boolean anchor) {
     publishPending = true;
-    publishPolicy();
-    publishAnchor();
-    publishPending = false;
-  }
-
-  private void publishPolicy() {
     long v = learner.stepCount();
+    Set<PolicyRole> due = EnumSet.noneOf(PolicyRole.class);
     if (v != policyVersion) {
-      served.put(PolicyRole.POLICY, publisher.publish(learner, PolicyRole.POLICY, v));
-      policyVersion = v;
+      due.add(PolicyRole.POLICY);
     }
-  }
-
-  private void publishAnchor() {
-    long v = learner.stepCount();
-    if (v != anchorVersion) {
-      served.put(PolicyRole.ANCHOR, publisher.publish(learner, PolicyRole.ANCHOR, v));
-      anchorVersion = v;
+    if (anchor && v != anchorVersion) {
+      due.add(PolicyRole.ANCHOR);
     }
+    if (!due.isEmpty()) {
+      // the roles at once: a publisher may load them concurrently
+      Map<PolicyRole, ModelVersion> published = publisher.publish(learner, due, v);
+      for (PolicyRole role : due) {
+        ModelVersion version = published.get(role);
+        Checks.verify(
+            version != null, "Expected the publisher to report the %s version, found none", role);
+        served.put(role, version);
+      }
+      if (due.contains(PolicyRole.POLICY)) {
+        policyVersion = v;
+      }
+      if (due.contains(PolicyRole.ANCHOR)) {
+        anchorVersion = v;
+      }
+    }
+    publishPending = false;
   }
 
   /**
@@ -834,9 +904,10 @@ public final class JbondLoop implements AutoCloseable {
     private long seed = 0;
     private LongSupplier ticker = System::nanoTime;
     private Executor executor = ForkJoinPool.commonPool();
-    private boolean trackReferenceKl = true;
+    private boolean trackReferenceKl = false;
     private boolean trackForwardLoss = true;
     private boolean importanceCorrection = true;
+    private boolean reuseForward = true;
     private double maxKl = Double.POSITIVE_INFINITY;
     private CheckpointExtension extension;
 
@@ -927,9 +998,10 @@ public final class JbondLoop implements AutoCloseable {
 
     /**
      * Sets whether the reference log-probabilities of policy samples are computed each step for the
-     * {@code klReference} metric (one extra forward pass when the objective does not need them).
+     * {@code klReference} metric (one extra forward pass when the objective does not need them;
+     * evaluations measure KL to the reference on their own).
      *
-     * @param track default true
+     * @param track default false
      * @return this builder
      */
     public Builder optTrackReferenceKl(boolean track) {
@@ -966,6 +1038,22 @@ public final class JbondLoop implements AutoCloseable {
      */
     public Builder optImportanceCorrection(boolean correct) {
       this.importanceCorrection = correct;
+      return this;
+    }
+
+    /**
+     * Sets whether the policy's forward pass over the sequences a step trains on (the policy
+     * samples and the comparison samples the objective's batch holds, {@link
+     * Objective#trainedComparisons}) runs once, through {@link PolicyLearner#prepareStep}, for both
+     * the log-probabilities the weights need and the step's backward pass. Off, every forward pass
+     * runs on its own, the paper's order: policy, anchor and reference log-probabilities one after
+     * the other, then the step's own forward and backward pass (a baseline for benchmarks).
+     *
+     * @param reuse default true
+     * @return this builder
+     */
+    public Builder optReuseForward(boolean reuse) {
+      this.reuseForward = reuse;
       return this;
     }
 

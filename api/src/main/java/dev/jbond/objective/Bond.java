@@ -104,6 +104,12 @@ public record Bond(
     return new AnchorSchedule.Frozen();
   }
 
+  /** The best of the first n comparison samples, whose log-likelihood the forward term raises. */
+  @Override
+  public int[] trainedComparisons(double[] rewards) {
+    return new int[] {Terms.best(rewards, Math.min(n, rewards.length))};
+  }
+
   @Override
   public ObjectiveOutput weights(List<PromptGroup> groups) {
     return BondCore.weights(

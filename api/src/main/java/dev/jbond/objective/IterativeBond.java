@@ -84,6 +84,15 @@ public record IterativeBond(Bond distill, int refreshEvery) implements Objective
     return new AnchorSchedule.HardRefresh(refreshEvery);
   }
 
+  /**
+   * The best of the first distill.n() comparison samples, whose log-likelihood the forward term
+   * raises.
+   */
+  @Override
+  public int[] trainedComparisons(double[] rewards) {
+    return new int[] {Terms.best(rewards, Math.min(distill.n(), rewards.length))};
+  }
+
   @Override
   public ObjectiveOutput weights(List<PromptGroup> groups) {
     return BondCore.weights(

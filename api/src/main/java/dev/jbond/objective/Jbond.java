@@ -159,6 +159,12 @@ public record Jbond(
     return new AnchorSchedule.Ema(eta);
   }
 
+  /** The best of the first two comparison samples, whose log-likelihood the forward term raises. */
+  @Override
+  public int[] trainedComparisons(double[] rewards) {
+    return new int[] {Terms.best(rewards, Math.min(2, rewards.length))};
+  }
+
   @Override
   public ObjectiveOutput weights(List<PromptGroup> groups) {
     SamplePlan plan = plan();

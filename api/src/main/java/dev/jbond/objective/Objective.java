@@ -33,4 +33,17 @@ public sealed interface Objective permits Jbond, Bond, IterativeBond, Reinforce 
    *     plan
    */
   ObjectiveOutput weights(List<PromptGroup> groups);
+
+  /**
+   * Returns which of one prompt's comparison samples the batch of {@link #weights} will train on
+   * (the forward term), knowing only their rewards: the loop runs the policy's forward pass over
+   * these and the policy samples once, for the log-probabilities and the step's backward pass
+   * ({@link dev.jbond.spi.PolicyLearner#prepareStep}). The default: none.
+   *
+   * @param rewards the rewards of one prompt's comparison samples, in drawing order
+   * @return their indices, ascending, each in {@code [0, rewards.length)}
+   */
+  default int[] trainedComparisons(double[] rewards) {
+    return new int[0];
+  }
 }

@@ -54,6 +54,17 @@ final class Terms {
     return best;
   }
 
+  /** Index of the highest of the first {@code count} rewards; on ties the earliest drawn wins. */
+  static int best(double[] rewards, int count) {
+    int best = 0;
+    for (int i = 1; i < count; i++) {
+      if (rewards[i] > rewards[best]) {
+        best = i;
+      }
+    }
+    return best;
+  }
+
   static double mean(double sum, int n) {
     return n == 0 ? Double.NaN : sum / n;
   }

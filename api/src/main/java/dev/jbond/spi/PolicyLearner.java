@@ -16,9 +16,9 @@ import java.util.List;
  * outside autodiff, so the learner only needs log-probabilities and one optimizer step on that
  * loss. A new objective never touches the learner.
  *
- * <p>Call order within a training step: {@link #logProbs} (any roles, any number of times), then
- * {@link #step}, then {@link #updateAnchor}. {@link #snapshot} and {@link #restore} happen between
- * steps. Implementations need not be thread-safe.
+ * <p>Call order within a training step: {@link #logProbs} (any roles, any number of times) and at
+ * most one {@link #prepareStep}, then {@link #step}, then {@link #updateAnchor}. {@link #snapshot}
+ * and {@link #restore} happen between steps. Implementations need not be thread-safe.
  */
 public interface PolicyLearner extends AutoCloseable {
   /**
@@ -30,6 +30,21 @@ public interface PolicyLearner extends AutoCloseable {
    * @return one sequence log-probability per generation, in order
    */
   double[] logProbs(PolicyRole role, List<Generation> generations);
+
+  /**
+   * Returns the policy's log-probabilities of the sequences the next {@link #step} will train on,
+   * as {@code logProbs(PolicyRole.POLICY, generations)} would, and lets that step reuse this
+   * forward pass: when every sequence of the step's batch is one of {@code generations} (the same
+   * objects; sequences missing from the batch count with weight 0), a learner that keeps what the
+   * backward pass needs runs only the backward pass. {@link #step}, {@link #restore} and the next
+   * call of this method end the offer. The default computes the log-probabilities only.
+   *
+   * @param generations the sequences, not empty
+   * @return one sequence log-probability per generation, in order
+   */
+  default double[] prepareStep(List<Generation> generations) {
+    return logProbs(PolicyRole.POLICY, generations);
+  }
 
   /**
    * Takes one optimizer step on {@code sum_s w_s * log pi_policy(s)}.

@@ -91,10 +91,20 @@ class JbondLoopTest {
               Arrays.fill(lp, -1.0);
               return lp;
             });
+    when(learner.prepareStep(anyList()))
+        .thenAnswer(
+            inv -> {
+              double[] lp = new double[((List<?>) inv.getArgument(0)).size()];
+              Arrays.fill(lp, -1.0);
+              return lp;
+            });
     when(learner.stepCount()).thenAnswer(inv -> steps.get());
     when(learner.step(anyList()))
         .thenAnswer(inv -> new StepOutcome(steps.incrementAndGet(), 0.5, 1.0, 1e-3));
-    when(publisher.publish(any(), any(), anyLong()))
+    when(publisher.publish(
+            any(), org.mockito.ArgumentMatchers.<java.util.Set<PolicyRole>>any(), anyLong()))
+        .thenCallRealMethod();
+    when(publisher.publish(any(), any(PolicyRole.class), anyLong()))
         .thenAnswer(
             inv -> {
               PolicyRole role = inv.getArgument(1);
@@ -128,7 +138,7 @@ class JbondLoopTest {
       order.verify(sampler).sample(anyList(), eq(1), eq(PolicyRole.POLICY), anyLong());
       order.verify(sampler).sample(anyList(), eq(2), eq(PolicyRole.ANCHOR), anyLong());
       order.verify(reward).score(anyList());
-      order.verify(learner).logProbs(eq(PolicyRole.POLICY), anyList());
+      order.verify(learner).prepareStep(anyList());
       order.verify(learner).step(anyList());
       order.verify(learner).updateAnchor(0.02);
       order.verify(publisher).publish(learner, PolicyRole.POLICY, 1);
@@ -143,9 +153,62 @@ class JbondLoopTest {
 
   @Test
   void step_forwardLossTracked_scoresTheComparisonSamplesUnderThePolicy() {
-    try (JbondLoop l = loop().build()) {
+    try (JbondLoop l = loop().optReuseForward(false).build()) {
       StepMetrics m = l.step();
       verify(learner, times(2)).logProbs(eq(PolicyRole.POLICY), anyList());
+      verify(learner, never()).prepareStep(anyList());
+      assertEquals(1.0, m.lossForward(), 1e-12);
+    }
+  }
+
+  /**
+   * The policy's forward pass runs once over exactly what the step trains on: the policy samples,
+   * then the better anchor sample of each prompt; the batch holds those same objects; the anchor is
+   * scored on the policy samples only, and the reference not at all unless tracked.
+   */
+  @Test
+  void step_reusedForward_preparesThePolicySamplesAndTheTrainedAnchorSamples() {
+    List<List<Generation>> prepared = new ArrayList<>();
+    List<List<WeightedSequence>> batches = new ArrayList<>();
+    when(learner.prepareStep(anyList()))
+        .thenAnswer(
+            inv -> {
+              List<Generation> g = List.copyOf(inv.getArgument(0));
+              prepared.add(g);
+              double[] lp = new double[g.size()];
+              Arrays.fill(lp, -1.0);
+              return lp;
+            });
+    when(learner.step(anyList()))
+        .thenAnswer(
+            inv -> {
+              batches.add(List.copyOf(inv.getArgument(0)));
+              return new StepOutcome(steps.incrementAndGet(), 0.5, 1.0, 1e-3);
+            });
+    try (JbondLoop l = loop().build()) {
+      StepMetrics m = l.step();
+
+      assertEquals(1, prepared.size());
+      List<Generation> forward = prepared.get(0);
+      // 2 prompts: 2 policy samples, then per prompt the anchor sample with the higher reward
+      // (the mock's rewards grow with the position in the request, so the second one)
+      assertEquals(4, forward.size());
+      assertEquals("policy", forward.get(0).model().name());
+      assertEquals("policy", forward.get(1).model().name());
+      assertEquals("anchor", forward.get(2).model().name());
+      assertEquals(forward.get(0).prompt(), forward.get(2).prompt());
+      assertEquals(1, forward.get(2).completion().get(0) % 2);
+      for (WeightedSequence s : batches.get(0)) {
+        assertTrue(
+            forward.stream().anyMatch(g -> g == s.generation()),
+            "a batch sequence that was not prepared: " + s);
+      }
+      verify(learner, never()).logProbs(eq(PolicyRole.POLICY), anyList());
+      verify(learner)
+          .logProbs(
+              eq(PolicyRole.ANCHOR), org.mockito.ArgumentMatchers.argThat(g -> g.size() == 2));
+      verify(learner, never()).logProbs(eq(PolicyRole.REFERENCE), anyList());
+      assertTrue(Double.isNaN(m.klReference()), "klReference " + m.klReference());
       assertEquals(1.0, m.lossForward(), 1e-12);
     }
   }
@@ -159,11 +222,11 @@ class JbondLoopTest {
               tracked.add(List.copyOf(inv.getArgument(0)));
               return new StepOutcome(steps.incrementAndGet(), 0.5, 1.0, 1e-3);
             });
-    try (JbondLoop l = loop().build()) {
+    try (JbondLoop l = loop().optReuseForward(false).build()) {
       l.step();
     }
     steps.set(0); // the same step of the same prompt order again
-    try (JbondLoop l = loop().optTrackForwardLoss(false).build()) {
+    try (JbondLoop l = loop().optReuseForward(false).optTrackForwardLoss(false).build()) {
       StepMetrics m = l.step();
       verify(learner, times(3)).logProbs(eq(PolicyRole.POLICY), anyList());
       assertTrue(Double.isNaN(m.lossForward()), "lossForward " + m.lossForward());
@@ -238,19 +301,23 @@ class JbondLoopTest {
     doThrow(new TrainingDivergedException(1, "loss is NaN")).when(learner).step(anyList());
     try (JbondLoop l = loop().build()) {
       assertThrows(TrainingDivergedException.class, l::step);
-      verify(publisher, never()).publish(any(), any(), eq(1L));
+      verify(publisher, never()).publish(any(), any(PolicyRole.class), eq(1L));
       verify(learner, never()).updateAnchor(anyDouble());
     }
   }
 
   @Test
   void step_nanLogProb_throwsTrainingDivergedNamingTheStep() {
+    // the reused forward pass: 2 policy samples and 2 trained anchor samples
+    when(learner.prepareStep(anyList())).thenReturn(new double[] {-1, Double.NaN, -1, -1});
     when(learner.logProbs(eq(PolicyRole.POLICY), anyList()))
         .thenReturn(new double[] {-1, Double.NaN});
-    try (JbondLoop l = loop().build()) {
-      TrainingDivergedException e = assertThrows(TrainingDivergedException.class, l::step);
-      assertEquals(1, e.step());
-      assertTrue(e.getMessage().contains("is NaN"), e.getMessage());
+    for (boolean reuse : new boolean[] {true, false}) {
+      try (JbondLoop l = loop().optReuseForward(reuse).build()) {
+        TrainingDivergedException e = assertThrows(TrainingDivergedException.class, l::step);
+        assertEquals(1, e.step());
+        assertTrue(e.getMessage().contains("is NaN"), e.getMessage());
+      }
     }
   }
 

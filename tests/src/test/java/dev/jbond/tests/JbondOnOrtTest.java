@@ -52,6 +52,7 @@ class JbondOnOrtTest {
                     new LearnerPublisher(sampler),
                     PromptSource.shuffled(prompts, 8, 3))
                 .optSeed(4)
+                .optTrackReferenceKl(true)
                 .optMetricsSink(metrics::add)
                 .build()) {
       loop.run(60);

@@ -3,6 +3,7 @@ package dev.jbond.tests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jbond.Generation;
 import dev.jbond.ModelVersion;
 import dev.jbond.PolicyRole;
 import dev.jbond.Prompt;
@@ -12,6 +13,7 @@ import dev.jbond.metrics.StepMetrics;
 import dev.jbond.models.decoder.DecoderConfig;
 import dev.jbond.models.decoder.DecoderWeights;
 import dev.jbond.models.decoder.ModelDirectory;
+import dev.jbond.models.generate.DirectSampler;
 import dev.jbond.models.generate.SamplingConfig;
 import dev.jbond.objective.Jbond;
 import dev.jbond.onnx.train.OrtPolicyLearner;
@@ -20,7 +22,9 @@ import dev.jbond.serving.TritonWeightPublisher;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,6 +56,59 @@ class JbondOverTritonTest {
     double last = TinyJbond.meanReward(metrics.subList(50, 60));
     System.out.printf("J-BOND over Triton: reward %.3f -> %.3f%n", first, last);
     assertTrue(last > first + 0.2, "policy reward " + first + " -> " + last);
+  }
+
+  /**
+   * Publishing policy and anchor in one call (their loads run concurrently) gives each role its own
+   * weights: after training, samples served for each role equal samples drawn in process from that
+   * role's weights with the same seed, and the two roles' samples differ.
+   */
+  @Test
+  void publish_policyAndAnchorTogether_eachRoleServesItsOwnWeights(@TempDir Path root)
+      throws IOException {
+    List<Prompt> prompts = TinyJbond.prompts().subList(0, 4);
+    run(
+        root,
+        false,
+        8,
+        (learner, sampler, publisher) -> {
+          Map<PolicyRole, ModelVersion> pushed =
+              publisher.publish(learner, EnumSet.of(PolicyRole.POLICY, PolicyRole.ANCHOR), 9);
+          List<List<Generation>> served = new ArrayList<>();
+          for (PolicyRole role : List.of(PolicyRole.POLICY, PolicyRole.ANCHOR)) {
+            List<Generation> out = sampler.sample(prompts, 4, role, 5);
+            assertTrue(
+                out.stream().allMatch(g -> g.model().equals(pushed.get(role))), role.label());
+            try {
+              Path dir = root.resolve("direct-" + role.label());
+              ModelDirectory model =
+                  ModelDirectory.write(
+                      dir,
+                      DecoderWeights.fromInitializers(TinyJbond.CONFIG, learner.weights(role)),
+                      OptionalInt.empty(),
+                      OptionalInt.empty());
+              try (DirectSampler direct =
+                  DirectSampler.builder(model, SamplingConfig.builder().setMaxNewTokens(8).build())
+                      .build()) {
+                assertEquals(
+                    direct.sample(prompts, 4, role, 5).stream()
+                        .map(Generation::completion)
+                        .toList(),
+                    out.stream().map(Generation::completion).toList(),
+                    role.label());
+              }
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+            served.add(out);
+          }
+          assertTrue(
+              !served.get(0).stream()
+                  .map(Generation::completion)
+                  .toList()
+                  .equals(served.get(1).stream().map(Generation::completion).toList()),
+              "policy and anchor samples are equal");
+        });
   }
 
   @Test

@@ -69,8 +69,13 @@ public final class OrtTensors {
   /**
    * Returns the element type of an ONNX Runtime tensor type (whose Java {@code value} numbers are
    * not ONNX's codes, so the mapping goes by name).
+   *
+   * @param type ONNX Runtime's type
+   * @param name the value's name, for messages
+   * @return the element type
+   * @throws IllegalArgumentException when jbond has no such element type
    */
-  private static ElementType elementType(TensorInfo.OnnxTensorType type, String name) {
+  public static ElementType elementType(TensorInfo.OnnxTensorType type, String name) {
     String prefix = "ONNX_TENSOR_ELEMENT_DATA_TYPE_";
     String typeName = type.name().startsWith(prefix) ? type.name().substring(prefix.length()) : "";
     try {

@@ -25,6 +25,12 @@ import java.util.Objects;
  *     longer sequence still runs alone. Memory of one run grows with tokens times vocabulary
  *     (logits, log-softmax and one-hot targets with their gradients). Default {@value
  *     #DEFAULT_MAX_TOKENS_PER_RUN}
+ * @param maxRetainedTokens the most padded tokens whose forward activations {@link
+ *     OrtPolicyLearner#prepareStep} keeps until the following {@link OrtPolicyLearner#step}, so
+ *     that the step runs only the backward pass over them; runs beyond it keep their
+ *     log-probabilities only and run their forward pass again in the step. Memory grows as for
+ *     {@code maxTokensPerRun}, times the runs kept. 0 keeps none; default {@value
+ *     #DEFAULT_MAX_RETAINED_TOKENS}
  * @param contextLength the most positions the model accepts, checked before running; 0 takes it
  *     from the model ({@link PolicyModel#contextLength()}), where it may be unknown; default 0
  * @param session the ONNX Runtime session options, including the execution provider; default {@link
@@ -39,6 +45,7 @@ public record LearnerConfig(
     LearningRateSchedule schedule,
     double maxGradientNorm,
     int maxTokensPerRun,
+    int maxRetainedTokens,
     int contextLength,
     SessionConfig session) {
   /** The default base learning rate, {@value} (BOND paper, J-BOND runs). */
@@ -53,6 +60,9 @@ public record LearnerConfig(
   /** The default size of one ONNX Runtime run, {@value} padded tokens. */
   public static final int DEFAULT_MAX_TOKENS_PER_RUN = 4096;
 
+  /** The default budget of forward activations kept for the next step, {@value} padded tokens. */
+  public static final int DEFAULT_MAX_RETAINED_TOKENS = 4 * DEFAULT_MAX_TOKENS_PER_RUN;
+
   /**
    * Validates the components.
    *
@@ -64,6 +74,7 @@ public record LearnerConfig(
    * @param schedule see the record description
    * @param maxGradientNorm see the record description
    * @param maxTokensPerRun see the record description
+   * @param maxRetainedTokens see the record description
    * @param contextLength see the record description
    * @param session see the record description
    * @throws IllegalArgumentException when a setting is out of range
@@ -78,6 +89,7 @@ public record LearnerConfig(
     Objects.requireNonNull(schedule, "schedule");
     Checks.checkNonNegative(maxGradientNorm, "maximum gradient norm");
     Checks.checkAtLeast(maxTokensPerRun, 1, "maxTokensPerRun");
+    Checks.checkAtLeast(maxRetainedTokens, 0, "maxRetainedTokens");
     Checks.checkAtLeast(contextLength, 0, "contextLength");
     Objects.requireNonNull(session, "session");
   }
@@ -120,6 +132,7 @@ public record LearnerConfig(
     private LearningRateSchedule schedule = LearningRateSchedule.constant(DEFAULT_WARMUP_STEPS);
     private double maxGradientNorm = DEFAULT_MAX_GRADIENT_NORM;
     private int maxTokensPerRun = DEFAULT_MAX_TOKENS_PER_RUN;
+    private int maxRetainedTokens = DEFAULT_MAX_RETAINED_TOKENS;
     private int contextLength;
     private SessionConfig session = SessionConfig.defaults();
 
@@ -208,6 +221,19 @@ public record LearnerConfig(
     }
 
     /**
+     * Sets the most padded tokens whose forward activations are kept from {@link
+     * OrtPolicyLearner#prepareStep} to the next step; 0 keeps none. Default {@value
+     * LearnerConfig#DEFAULT_MAX_RETAINED_TOKENS}.
+     *
+     * @param maxRetainedTokens the token budget, {@code >= 0}
+     * @return this builder
+     */
+    public Builder optMaxRetainedTokens(int maxRetainedTokens) {
+      this.maxRetainedTokens = maxRetainedTokens;
+      return this;
+    }
+
+    /**
      * Sets the model's context length; 0 takes it from the model. Default 0.
      *
      * @param contextLength the most positions, {@code >= 0}
@@ -245,6 +271,7 @@ public record LearnerConfig(
           schedule,
           maxGradientNorm,
           maxTokensPerRun,
+          maxRetainedTokens,
           contextLength,
           session);
     }

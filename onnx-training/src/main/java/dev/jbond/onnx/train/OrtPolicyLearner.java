@@ -1,10 +1,12 @@
 package dev.jbond.onnx.train;
 
+import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
 import dev.jbond.Generation;
 import dev.jbond.PolicyRole;
 import dev.jbond.TrainingDivergedException;
@@ -20,6 +22,7 @@ import dev.jbond.onnx.ort.OrtFailures;
 import dev.jbond.onnx.ort.OrtModelSession;
 import dev.jbond.onnx.ort.OrtResource;
 import dev.jbond.onnx.ort.OrtSessions;
+import dev.jbond.onnx.ort.OrtTensors;
 import dev.jbond.onnx.ort.SessionConfig;
 import dev.jbond.onnx.proto.ModelProto;
 import dev.jbond.onnx.proto.StringStringEntryProto;
@@ -37,10 +40,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 
@@ -91,7 +97,26 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
   private final List<ParameterSpec> specs;
   private final List<String> gradientNames;
   private final OrtModelSession logProbSession;
+
+  /** The whole train graph; null when it is split into {@link #forwardSession} and backward. */
   private final OrtModelSession trainSession;
+
+  /** The train graph's forward part ({@link PolicyGraphs.Split}); null when not split. */
+  private final OrtModelSession forwardSession;
+
+  private final OrtModelSession backwardSession;
+
+  /** What a forward run fetches for the backward run: sequence log-probs, then carried values. */
+  private final Set<String> forwardFetches;
+
+  private final List<String> carried;
+  private final Set<String> forwardInputs;
+  private final Set<String> backwardInputs;
+  private Retained retained;
+
+  /** Forward runs so far (log-probabilities and train steps), for tests of this package. */
+  private long forwardRuns;
+
   private final Map<PolicyRole, FlatParameters> roles = new EnumMap<>(PolicyRole.class);
   private final FlatParameters gradients;
   private FlatParameters scratchGradients;
@@ -127,10 +152,41 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
           own(
               OrtSessions.open(
                   logProbGraph.toBytes(), model.name() + " (log-probabilities)", config.session()));
-      this.trainSession =
-          own(
-              OrtSessions.open(
-                  train.graph().toBytes(), model.name() + " (train step)", config.session()));
+      Optional<PolicyGraphs.Split> split = PolicyGraphs.split(train);
+      if (split.isPresent()) {
+        PolicyGraphs.Split parts = split.get();
+        this.trainSession = null;
+        this.forwardSession =
+            own(
+                OrtSessions.open(
+                    parts.forward().toByteArray(),
+                    model.name() + " (train step, forward)",
+                    config.session()));
+        this.backwardSession =
+            own(
+                OrtSessions.open(
+                    parts.backward(carriedTypes(forwardSession, parts.carried())).toByteArray(),
+                    model.name() + " (train step, backward)",
+                    config.session()));
+        this.carried = parts.carried();
+        Set<String> fetches = new LinkedHashSet<>();
+        fetches.add(PolicyGraphs.SEQUENCE_LOGPROBS);
+        fetches.addAll(carried);
+        this.forwardFetches = Set.copyOf(fetches);
+        this.forwardInputs = Set.copyOf(forwardSession.unwrap().getInputNames());
+        this.backwardInputs = Set.copyOf(parts.backwardInputs());
+      } else {
+        this.trainSession =
+            own(
+                OrtSessions.open(
+                    train.graph().toBytes(), model.name() + " (train step)", config.session()));
+        this.forwardSession = null;
+        this.backwardSession = null;
+        this.carried = List.of();
+        this.forwardFetches = Set.of();
+        this.forwardInputs = Set.of();
+        this.backwardInputs = Set.of();
+      }
       for (PolicyRole role : PolicyRole.values()) {
         roles.put(role, own(FlatParameters.allocate(environment, specs, parameterNames)));
       }
@@ -237,24 +293,174 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
     Checks.checkNotEmpty(generations, "generation");
     List<TokenBatch.Row> rows = TokenBatch.rows(generations, model.vocabularySize(), context);
     double[] out = new double[rows.size()];
-    Map<String, OnnxTensor> weights = roles.get(role).tensors();
     for (TokenBatch.Run run : TokenBatch.plan(rows, config.maxTokensPerRun())) {
-      try (RunInputs.Tensors feed = inputs.fill(run, null)) {
-        Map<String, OnnxTensor> all = new HashMap<>(feed.map());
-        all.putAll(weights);
-        try (OrtSession.Result result =
-            logProbSession.unwrap().run(all, Set.of(PolicyGraphs.SEQUENCE_LOGPROBS))) {
-          float[] values = sequenceLogProbs(result, run.rows().size());
-          for (int r = 0; r < values.length; r++) {
-            out[run.rows().get(r).index()] = values[r];
-          }
-        } catch (OrtException e) {
-          throw OrtFailures.wrap(
-              e, "compute " + role.label() + " log-probabilities of model '" + model.name() + "'");
-        }
+      float[] values = logProbRun(run, role);
+      for (int r = 0; r < values.length; r++) {
+        out[run.rows().get(r).index()] = values[r];
       }
     }
     return out;
+  }
+
+  /** Runs the log-probability graph on one run with the role's weights. */
+  private float[] logProbRun(TokenBatch.Run run, PolicyRole role) {
+    try (RunInputs.Tensors feed = inputs.fill(run, null)) {
+      Map<String, OnnxTensor> all = new HashMap<>(feed.map());
+      all.putAll(roles.get(role).tensors());
+      forwardRuns++;
+      try (OrtSession.Result result =
+          logProbSession.unwrap().run(all, Set.of(PolicyGraphs.SEQUENCE_LOGPROBS))) {
+        return sequenceLogProbs(result, run.rows().size());
+      } catch (OrtException e) {
+        throw OrtFailures.wrap(
+            e, "compute " + role.label() + " log-probabilities of model '" + model.name() + "'");
+      }
+    }
+  }
+
+  /**
+   * Returns the policy's log-probabilities of the sequences the next {@link #step} will train on,
+   * and keeps the forward activations of at most {@link LearnerConfig#maxRetainedTokens()} padded
+   * tokens of them, so that a step whose batch holds only these sequences (the same objects) runs
+   * just the backward pass over them. The values are those of the train graph's forward part, which
+   * may differ from {@link #logProbs} in the last float bits. {@link #step}, {@link #restore}, the
+   * next call and {@link #close} release what is kept.
+   *
+   * @param generations the sequences, not empty
+   * @return one sequence log-probability per generation, in order
+   * @throws IllegalArgumentException when a sequence fails a check of {@link #logProbs}
+   * @throws IllegalStateException when the learner is closed
+   */
+  @Override
+  public double[] prepareStep(List<Generation> generations) {
+    checkOpen();
+    Checks.checkNotEmpty(generations, "generation");
+    dropRetained();
+    if (forwardSession == null || config.maxRetainedTokens() == 0) {
+      return logProbs(PolicyRole.POLICY, generations);
+    }
+    List<TokenBatch.Row> rows = TokenBatch.rows(generations, model.vocabularySize(), context);
+    Retained kept = new Retained(generations);
+    try {
+      long budget = config.maxRetainedTokens();
+      for (TokenBatch.Run run : TokenBatch.plan(rows, config.maxTokensPerRun())) {
+        long tokens = (long) run.rows().size() * run.steps();
+        float[] values;
+        if (tokens <= budget) {
+          budget -= tokens;
+          RunInputs own = new RunInputs(environment, model);
+          RunInputs.Tensors feed = own.fill(run, null);
+          Retained.Part part = kept.add(run, own, feed);
+          forwardRuns++;
+          part.result =
+              forwardSession
+                  .unwrap()
+                  .run(feed(feed, forwardInputs, PolicyRole.POLICY), forwardFetches);
+          values = sequenceLogProbs(part.result, run.rows().size());
+        } else {
+          kept.add(run, null, null);
+          values = logProbRun(run, PolicyRole.POLICY);
+        }
+        for (int r = 0; r < values.length; r++) {
+          kept.logProbs[run.rows().get(r).index()] = values[r];
+        }
+      }
+    } catch (OrtException e) {
+      kept.close();
+      throw OrtFailures.wrap(
+          e, "compute policy log-probabilities of model '" + model.name() + "' for a step");
+    } catch (RuntimeException e) {
+      kept.close();
+      throw e;
+    }
+    retained = kept;
+    return kept.logProbs.clone();
+  }
+
+  /** The token tensors and the role's parameters that a session of {@code names} inputs reads. */
+  private Map<String, OnnxTensor> feed(RunInputs.Tensors feed, Set<String> names, PolicyRole role) {
+    Map<String, OnnxTensor> all = new HashMap<>();
+    feed.map()
+        .forEach(
+            (k, v) -> {
+              if (names.contains(k)) {
+                all.put(k, v);
+              }
+            });
+    roles
+        .get(role)
+        .tensors()
+        .forEach(
+            (k, v) -> {
+              if (names.contains(k)) {
+                all.put(k, v);
+              }
+            });
+    return all;
+  }
+
+  private void dropRetained() {
+    if (retained != null) {
+      Retained r = retained;
+      retained = null;
+      r.close();
+    }
+  }
+
+  /** The forward runs {@link #prepareStep} keeps for the next step. */
+  private static final class Retained implements AutoCloseable {
+    /** One run: its own input buffers, and the forward result (null: forward again). */
+    static final class Part {
+      final TokenBatch.Run run;
+      final RunInputs inputs;
+      final RunInputs.Tensors feed;
+      OrtSession.Result result;
+
+      Part(TokenBatch.Run run, RunInputs inputs, RunInputs.Tensors feed) {
+        this.run = run;
+        this.inputs = inputs;
+        this.feed = feed;
+      }
+    }
+
+    final Map<Generation, Integer> index = new IdentityHashMap<>();
+    final double[] logProbs;
+    final List<Part> parts = new ArrayList<>();
+
+    Retained(List<Generation> generations) {
+      for (int i = 0; i < generations.size(); i++) {
+        index.putIfAbsent(generations.get(i), i);
+      }
+      logProbs = new double[generations.size()];
+    }
+
+    Part add(TokenBatch.Run run, RunInputs inputs, RunInputs.Tensors feed) {
+      Part part = new Part(run, inputs, feed);
+      parts.add(part);
+      return part;
+    }
+
+    boolean covers(List<WeightedSequence> batch) {
+      for (WeightedSequence s : batch) {
+        if (!index.containsKey(s.generation())) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    @Override
+    public void close() {
+      for (Part part : parts) {
+        if (part.result != null) {
+          part.result.close();
+        }
+        if (part.feed != null) {
+          part.feed.close();
+        }
+      }
+      parts.clear();
+    }
   }
 
   /**
@@ -278,6 +484,41 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
   public StepOutcome step(List<WeightedSequence> batch) {
     checkOpen();
     Checks.checkNotEmpty(batch, "weighted sequence");
+    Retained kept = retained;
+    retained = null;
+    try {
+      long next = step + 1;
+      double loss =
+          kept != null && kept.covers(batch) ? backwardKept(kept, batch) : forwardBackward(batch);
+      if (!Double.isFinite(loss)) {
+        throw new TrainingDivergedException(
+            next, "expected a finite loss, found " + loss + "; the parameters were not updated");
+      }
+      double norm = Math.sqrt(FlatBuffers.sumOfSquares(gradients.floats(), gradients.size()));
+      if (!Double.isFinite(norm)) {
+        throw new TrainingDivergedException(
+            next,
+            "expected a finite gradient norm, found "
+                + norm
+                + " (loss "
+                + loss
+                + "); the parameters were not updated");
+      }
+      double rate = config.learningRateAt(next);
+      double max = config.maxGradientNorm();
+      double scale = max > 0 ? Math.min(1.0, max / (norm + CLIP_EPSILON)) : 1.0;
+      optimizer.step(roles.get(PolicyRole.POLICY).floats(), gradients.floats(), rate, scale);
+      step = next;
+      return new StepOutcome(next, loss, norm, rate);
+    } finally {
+      if (kept != null) {
+        kept.close();
+      }
+    }
+  }
+
+  /** Forward and backward over the batch, gradients summed into {@link #gradients}; the loss. */
+  private double forwardBackward(List<WeightedSequence> batch) {
     List<Generation> generations = new ArrayList<>(batch.size());
     double[] weights = new double[batch.size()];
     for (int i = 0; i < batch.size(); i++) {
@@ -285,7 +526,6 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
       weights[i] = batch.get(i).weight();
     }
     List<TokenBatch.Row> rows = TokenBatch.rows(generations, model.vocabularySize(), context);
-    long next = step + 1;
     double loss = 0;
     boolean first = true;
     for (TokenBatch.Run run : TokenBatch.plan(rows, config.maxTokensPerRun())) {
@@ -296,31 +536,84 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
       }
       first = false;
     }
-    if (!Double.isFinite(loss)) {
-      throw new TrainingDivergedException(
-          next, "expected a finite loss, found " + loss + "; the parameters were not updated");
+    return loss;
+  }
+
+  /** The backward pass over runs {@link #prepareStep} kept (forward again where it did not). */
+  private double backwardKept(Retained kept, List<WeightedSequence> batch) {
+    double[] weights = new double[kept.logProbs.length];
+    for (WeightedSequence s : batch) {
+      weights[kept.index.get(s.generation())] += s.weight();
     }
-    double norm = Math.sqrt(FlatBuffers.sumOfSquares(gradients.floats(), gradients.size()));
-    if (!Double.isFinite(norm)) {
-      throw new TrainingDivergedException(
-          next,
-          "expected a finite gradient norm, found "
-              + norm
-              + " (loss "
-              + loss
-              + "); the parameters were not updated");
+    double loss = 0;
+    boolean first = true;
+    for (Retained.Part part : kept.parts) {
+      FlatParameters target = first ? gradients : scratchGradients();
+      if (part.result == null) {
+        loss += trainRun(part.run, weights, target);
+      } else {
+        try (OnnxTensor w = part.inputs.weights(part.run, weights)) {
+          backward(part.feed, part.result, w, target);
+        }
+        for (TokenBatch.Row row : part.run.rows()) {
+          loss += weights[row.index()] * kept.logProbs[row.index()];
+        }
+      }
+      if (!first) {
+        FlatBuffers.addInto(gradients.floats(), target.floats(), gradients.size());
+      }
+      first = false;
     }
-    double rate = config.learningRateAt(next);
-    double max = config.maxGradientNorm();
-    double scale = max > 0 ? Math.min(1.0, max / (norm + CLIP_EPSILON)) : 1.0;
-    optimizer.step(roles.get(PolicyRole.POLICY).floats(), gradients.floats(), rate, scale);
-    step = next;
-    return new StepOutcome(next, loss, norm, rate);
+    return loss;
+  }
+
+  /** Runs the train graph's backward part on a forward result, gradients into {@code target}. */
+  private void backward(
+      RunInputs.Tensors feed,
+      OrtSession.Result forward,
+      OnnxTensor weights,
+      FlatParameters target) {
+    Map<String, OnnxTensor> all = feed(feed, backwardInputs, PolicyRole.POLICY);
+    all.put(PolicyGraphs.WEIGHTS, weights);
+    for (String name : carried) {
+      OnnxValue value =
+          forward
+              .get(name)
+              .orElseThrow(
+                  () ->
+                      new IllegalStateException(
+                          "Expected forward output '" + name + "', found none"));
+      all.put(name, (OnnxTensor) value);
+    }
+    try {
+      // the gradients are written into target; the result holds nothing else
+      backwardSession.unwrap().run(all, Set.of(), target.tensors()).close();
+    } catch (OrtException e) {
+      throw OrtFailures.wrap(
+          e, "run the backward pass of a train step of model '" + model.name() + "'");
+    }
   }
 
   /** Runs forward and backward on one run, gradients into {@code target}; returns its loss. */
   private double trainRun(TokenBatch.Run run, double[] weights, FlatParameters target) {
+    forwardRuns++;
     try (RunInputs.Tensors feed = inputs.fill(run, weights)) {
+      if (trainSession == null) {
+        try (OrtSession.Result result =
+            forwardSession
+                .unwrap()
+                .run(feed(feed, forwardInputs, PolicyRole.POLICY), forwardFetches)) {
+          float[] values = sequenceLogProbs(result, run.rows().size());
+          backward(feed, result, feed.map().get(PolicyGraphs.WEIGHTS), target);
+          double loss = 0;
+          for (int r = 0; r < values.length; r++) {
+            loss += weights[run.rows().get(r).index()] * values[r];
+          }
+          return loss;
+        } catch (OrtException e) {
+          throw OrtFailures.wrap(e, "run a train step of model '" + model.name() + "'");
+        }
+      }
       Map<String, OnnxTensor> all = new HashMap<>(feed.map());
       all.putAll(roles.get(PolicyRole.POLICY).tensors());
       try (OrtSession.Result result =
@@ -336,6 +629,31 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
       } catch (OrtException e) {
         throw OrtFailures.wrap(e, "run a train step of model '" + model.name() + "'");
       }
+    }
+  }
+
+  /** Each carried value's element type number and rank, as the forward session reports them. */
+  private static Map<String, int[]> carriedTypes(OrtModelSession forward, List<String> names) {
+    try {
+      Map<String, NodeInfo> info = forward.unwrap().getOutputInfo();
+      Map<String, int[]> out = new HashMap<>();
+      for (String name : names) {
+        NodeInfo node = info.get(name);
+        Checks.verify(
+            node != null && node.getInfo() instanceof TensorInfo,
+            "Expected a tensor output '%s' of the forward part, found %s",
+            name,
+            node);
+        TensorInfo tensor = (TensorInfo) node.getInfo();
+        out.put(
+            name,
+            new int[] {
+              OrtTensors.elementType(tensor.onnxType, name).code(), tensor.getShape().length
+            });
+      }
+      return out;
+    } catch (OrtException e) {
+      throw OrtFailures.wrap(e, "read the outputs of the forward part of a train graph");
     }
   }
 
@@ -433,6 +751,7 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
     checkOpen();
     Objects.requireNonNull(in, "in");
     LearnerSnapshots.State state = LearnerSnapshots.read(in, specs, model.name());
+    dropRetained();
     List<PolicyRole> order = List.of(PolicyRole.POLICY, PolicyRole.ANCHOR, PolicyRole.REFERENCE);
     for (int i = 0; i < order.size(); i++) {
       ByteBuffer target = roles.get(order.get(i)).bytes();
@@ -535,6 +854,11 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
     return gradients.floats();
   }
 
+  /** Forward runs so far, of log-probabilities or of train steps, for tests of this package. */
+  long forwardRuns() {
+    return forwardRuns;
+  }
+
   /** The optimizer, for tests of this package. */
   AdamW optimizer() {
     return optimizer;
@@ -542,6 +866,7 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
 
   @Override
   protected void release() {
+    dropRetained();
     releaseOwned();
   }
 

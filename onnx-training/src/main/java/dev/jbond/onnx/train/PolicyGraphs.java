@@ -10,10 +10,25 @@ import dev.jbond.onnx.graph.Tensor;
 import dev.jbond.onnx.graph.TensorType;
 import dev.jbond.onnx.graph.Value;
 import dev.jbond.onnx.ort.SessionConfig;
+import dev.jbond.onnx.proto.AttributeProto;
+import dev.jbond.onnx.proto.GraphProto;
+import dev.jbond.onnx.proto.ModelProto;
+import dev.jbond.onnx.proto.NodeProto;
+import dev.jbond.onnx.proto.TensorProto;
+import dev.jbond.onnx.proto.TypeProto;
+import dev.jbond.onnx.proto.ValueInfoProto;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 
 /**
  * Builds the two graphs the learner runs from a {@link PolicyModel}: the log-probability graph and
@@ -143,6 +158,184 @@ final class PolicyGraphs {
     feed.put(TARGET_MASK, Tensor.floats(shape, mask));
     feed.put(WEIGHTS, Tensor.floats(new long[] {batch}, weights));
     return feed;
+  }
+
+  /**
+   * The train graph cut in two where the backward pass reads the forward pass, so that one forward
+   * run serves both the policy's log-probabilities and, later, the gradient of a loss whose weights
+   * were computed from them.
+   *
+   * <p>Forward: every node {@value #SEQUENCE_LOGPROBS} depends on, with the train graph's inputs
+   * except {@value #WEIGHTS}; its outputs are {@value #SEQUENCE_LOGPROBS} and then {@code carried},
+   * the values its nodes produce that a backward node reads. Backward: every other node (constants
+   * the forward part also uses are copied), with the train graph's inputs its nodes read, {@code
+   * carried} as further inputs (typed by {@link #backward}), and the gradient outputs.
+   *
+   * @param forward the forward model
+   * @param carried the values handed from the forward run to the backward run, in order
+   * @param backward the backward model without the carried inputs' declarations
+   * @param backwardInputs the train graph's inputs the backward nodes read
+   */
+  record Split(
+      ModelProto forward, List<String> carried, ModelProto backward, List<String> backwardInputs) {
+    Split {
+      carried = List.copyOf(carried);
+      backwardInputs = List.copyOf(backwardInputs);
+    }
+
+    /**
+     * Returns the backward model with the carried values declared as inputs.
+     *
+     * @param types each carried value's element type (a {@code TensorProto.DataType} number), as
+     *     the forward session reports its outputs, first in each array
+     * @return the model
+     */
+    ModelProto backward(Map<String, int[]> types) {
+      GraphProto.Builder graph = backward.getGraph().toBuilder();
+      for (String name : carried) {
+        int[] type = types.get(name);
+        Checks.verify(type != null, "Expected the type of carried value '%s', found none", name);
+        // no shape: the forward session's reported rank is empty where its inference stopped
+        graph.addInput(
+            ValueInfoProto.newBuilder()
+                .setName(name)
+                .setType(
+                    TypeProto.newBuilder()
+                        .setTensorType(TypeProto.Tensor.newBuilder().setElemType(type[0]))));
+      }
+      return backward.toBuilder().setGraph(graph).build();
+    }
+  }
+
+  /**
+   * Cuts the train graph in two (see {@link Split}).
+   *
+   * @param train the train graph
+   * @return the two parts, or empty when the graph has control flow (subgraphs), which this cut
+   *     does not follow
+   */
+  static Optional<Split> split(TrainGraph train) {
+    ModelProto model = train.graph().toModel();
+    GraphProto g = model.getGraph();
+    List<NodeProto> nodes = g.getNodeList();
+    Map<String, Integer> producer = new HashMap<>();
+    for (int i = 0; i < nodes.size(); i++) {
+      for (AttributeProto a : nodes.get(i).getAttributeList()) {
+        if (a.hasG() || a.getGraphsCount() > 0) {
+          return Optional.empty();
+        }
+      }
+      for (String out : nodes.get(i).getOutputList()) {
+        if (!out.isEmpty()) {
+          producer.put(out, i);
+        }
+      }
+    }
+    BitSet forward = new BitSet(nodes.size());
+    Deque<String> work = new ArrayDeque<>(List.of(SEQUENCE_LOGPROBS));
+    while (!work.isEmpty()) {
+      Integer i = producer.get(work.pop());
+      if (i != null && !forward.get(i)) {
+        forward.set(i);
+        nodes.get(i).getInputList().forEach(work::push);
+      }
+    }
+    // the backward part: what the gradients need, up to the forward part's values
+    BitSet backward = new BitSet(nodes.size());
+    BitSet copied = new BitSet(nodes.size());
+    Set<String> gradients = new HashSet<>(train.gradients().values());
+    work.addAll(gradients);
+    while (!work.isEmpty()) {
+      Integer i = producer.get(work.pop());
+      if (i != null && !backward.get(i) && !copied.get(i)) {
+        if (!forward.get(i)) {
+          backward.set(i);
+          nodes.get(i).getInputList().forEach(work::push);
+        } else if (nodes.get(i).getInputCount() == 0) {
+          copied.set(i);
+        }
+      }
+    }
+    for (String gradient : gradients) {
+      Integer i = producer.get(gradient);
+      if (i == null || forward.get(i) && !copied.get(i)) {
+        return Optional.empty(); // a gradient the forward part computes: leave the graph whole
+      }
+    }
+    Set<String> carried = new LinkedHashSet<>();
+    Set<String> backwardReads = new HashSet<>();
+    for (int i = 0; i < nodes.size(); i++) {
+      if (!backward.get(i)) {
+        continue;
+      }
+      for (String in : nodes.get(i).getInputList()) {
+        Integer p = producer.get(in);
+        if (p != null && forward.get(p) && !copied.get(p)) {
+          carried.add(in);
+        } else if (!in.isEmpty()) {
+          backwardReads.add(in);
+        }
+      }
+    }
+    // the forward part: SEQUENCE_LOGPROBS first, then the carried values
+    GraphProto.Builder fwd =
+        g.toBuilder().clearNode().clearInput().clearOutput().clearValueInfo().clearInitializer();
+    Set<String> forwardReads = new HashSet<>();
+    for (int i = 0; i < nodes.size(); i++) {
+      if (forward.get(i)) {
+        fwd.addNode(nodes.get(i));
+        forwardReads.addAll(nodes.get(i).getInputList());
+      }
+    }
+    for (ValueInfoProto in : g.getInputList()) {
+      if (forwardReads.contains(in.getName())) {
+        fwd.addInput(in);
+      }
+    }
+    for (TensorProto init : g.getInitializerList()) {
+      if (forwardReads.contains(init.getName())) {
+        fwd.addInitializer(init);
+      }
+    }
+    for (ValueInfoProto out : g.getOutputList()) {
+      if (out.getName().equals(SEQUENCE_LOGPROBS)) {
+        fwd.addOutput(out);
+      }
+    }
+    for (String name : carried) {
+      fwd.addOutput(ValueInfoProto.newBuilder().setName(name));
+    }
+    // the backward part: the gradient outputs
+    GraphProto.Builder bwd =
+        g.toBuilder().clearNode().clearInput().clearOutput().clearValueInfo().clearInitializer();
+    for (int i = 0; i < nodes.size(); i++) {
+      if (backward.get(i) || copied.get(i)) {
+        bwd.addNode(nodes.get(i));
+      }
+    }
+    List<String> backwardInputs = new ArrayList<>();
+    for (ValueInfoProto in : g.getInputList()) {
+      if (backwardReads.contains(in.getName())) {
+        bwd.addInput(in);
+        backwardInputs.add(in.getName());
+      }
+    }
+    for (TensorProto init : g.getInitializerList()) {
+      if (backwardReads.contains(init.getName())) {
+        bwd.addInitializer(init);
+      }
+    }
+    for (ValueInfoProto out : g.getOutputList()) {
+      if (gradients.contains(out.getName())) {
+        bwd.addOutput(out);
+      }
+    }
+    return Optional.of(
+        new Split(
+            model.toBuilder().setGraph(fwd).build(),
+            List.copyOf(carried),
+            model.toBuilder().setGraph(bwd).build(),
+            backwardInputs));
   }
 
   /** Names of the gradient outputs, in parameter order. */

@@ -128,6 +128,27 @@ final class RunInputs {
     }
   }
 
+  /**
+   * Returns a {@code weights} tensor of the run's rows, written into this object's buffer (valid
+   * until the next {@link #fill} or call).
+   *
+   * @param run the rows
+   * @param rowWeights the weight of each row by {@link TokenBatch.Row#index()}
+   */
+  OnnxTensor weights(TokenBatch.Run run, double[] rowWeights) {
+    int rows = run.rows().size();
+    weights = ensure(weights, rows * Float.BYTES);
+    FloatBuffer w = weights.asFloatBuffer();
+    for (int r = 0; r < rows; r++) {
+      w.put(r, (float) rowWeights[run.rows().get(r).index()]);
+    }
+    try {
+      return OnnxTensor.createTensor(environment, w.slice(0, rows), new long[] {rows});
+    } catch (OrtException e) {
+      throw OrtFailures.wrap(e, "create the weights tensor for model '" + model.name() + "'");
+    }
+  }
+
   private OnnxTensor longs(ByteBuffer buffer, int n, long[] shape) throws OrtException {
     return OnnxTensor.createTensor(environment, buffer.asLongBuffer().slice(0, n), shape);
   }

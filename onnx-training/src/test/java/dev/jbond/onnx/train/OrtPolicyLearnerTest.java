@@ -211,6 +211,102 @@ class OrtPolicyLearnerTest {
     }
   }
 
+  /**
+   * A step after {@link OrtPolicyLearner#prepareStep} reuses its forward pass: for batches that are
+   * a subset of the prepared sequences (one twice, some left out), that are not (a sequence it
+   * never saw), and with a retention budget smaller than the batch, loss, gradient and the updated
+   * weights equal those of a plain step on a twin learner.
+   */
+  @ParameterizedTest(name = "retained tokens {0}")
+  @ValueSource(ints = {16384, 40, 0})
+  void prepareStep_thenStep_equalsAPlainStep(int retained) {
+    List<Generation> prepared = TinyPolicies.randomGenerations(9, 64, 10, 23);
+    List<Generation> stranger = TinyPolicies.randomGenerations(1, 64, 10, 24);
+    List<List<WeightedSequence>> batches = new ArrayList<>();
+    List<WeightedSequence> subset = new ArrayList<>();
+    for (int i = 0; i < prepared.size(); i++) {
+      if (i % 4 != 3) {
+        subset.add(new WeightedSequence(prepared.get(i), (i % 3 - 1) * 0.3 + 0.05 * i));
+      }
+    }
+    subset.add(new WeightedSequence(prepared.get(2), 0.7));
+    batches.add(subset);
+    List<WeightedSequence> foreign = new ArrayList<>(subset);
+    foreign.add(new WeightedSequence(stranger.get(0), -0.4));
+    batches.add(foreign);
+    // epsilon 1e-3: AdamW's first step is lr * g / (|g| + epsilon), which turns rounding noise in a
+    // zero gradient into +-lr under the default 1e-8
+    LearnerConfig config =
+        config()
+            .optLearningRate(1e-2)
+            .optEpsilon(1e-3)
+            .optMaxTokensPerRun(24)
+            .optMaxRetainedTokens(retained)
+            .build();
+    try (OrtPolicyLearner plain = OrtPolicyLearner.create(fixture(17), config);
+        OrtPolicyLearner reusing = OrtPolicyLearner.create(fixture(17), config)) {
+      for (List<WeightedSequence> batch : batches) {
+        double[] expectedLogProbs = plain.logProbs(PolicyRole.POLICY, prepared);
+        double[] logProbs = reusing.prepareStep(prepared);
+        for (int i = 0; i < logProbs.length; i++) {
+          assertEquals(
+              expectedLogProbs[i],
+              logProbs[i],
+              1e-6 * Math.max(1, Math.abs(expectedLogProbs[i])),
+              "log-prob " + i);
+        }
+        StepOutcome a = plain.step(batch);
+        long before = reusing.forwardRuns();
+        StepOutcome b = reusing.step(batch);
+        long forwardsInStep = reusing.forwardRuns() - before;
+
+        // 9 prepared sequences of up to 20 tokens in runs of 24 padded tokens: every run but the
+        // foreign batch's is reused when all fit the budget, some when 40 tokens are kept
+        if (batch == foreign || retained == 0) {
+          assertTrue(forwardsInStep > 0, "forward runs in the step: " + forwardsInStep);
+        } else if (retained == 40) {
+          assertTrue(
+              forwardsInStep > 0 && forwardsInStep < 9,
+              "forward runs in the step: " + forwardsInStep);
+        } else {
+          assertEquals(0, forwardsInStep, "forward runs in the step");
+        }
+        assertEquals(a.loss(), b.loss(), 1e-5 * Math.max(1, Math.abs(a.loss())));
+        assertEquals(a.gradientNorm(), b.gradientNorm(), 1e-5 * a.gradientNorm());
+        FloatBuffer ga = plain.lastGradient();
+        FloatBuffer gb = reusing.lastGradient();
+        for (int i = 0; i < ga.limit(); i++) {
+          assertEquals(ga.get(i), gb.get(i), 1e-6 + 1e-5 * Math.abs(ga.get(i)), "element " + i);
+        }
+        FloatBuffer pa = plain.parameters(PolicyRole.POLICY);
+        FloatBuffer pb = reusing.parameters(PolicyRole.POLICY);
+        for (int i = 0; i < pa.limit(); i++) {
+          assertEquals(pa.get(i), pb.get(i), 1e-6, "weight " + i);
+        }
+      }
+    }
+  }
+
+  @Test
+  void prepareStep_isForgottenByRestore_soTheNextStepRunsItsOwnForward() throws Exception {
+    List<Generation> generations = TinyPolicies.randomGenerations(4, 64, 10, 31);
+    List<WeightedSequence> batch = weighted(generations, -0.25);
+    LearnerConfig config = config().optLearningRate(1e-2).build();
+    try (OrtPolicyLearner plain = OrtPolicyLearner.create(fixture(17), config);
+        OrtPolicyLearner reusing = OrtPolicyLearner.create(fixture(17), config)) {
+      plain.step(batch);
+      byte[] trained = snapshotOf(plain);
+      // prepared under the initial weights, then the weights change under it
+      reusing.prepareStep(generations);
+      reusing.restore(new ByteArrayInputStream(trained));
+      StepOutcome a = plain.step(batch);
+      StepOutcome b = reusing.step(batch);
+
+      assertEquals(a.loss(), b.loss(), 1e-6 * Math.max(1, Math.abs(a.loss())));
+      assertEquals(a.gradientNorm(), b.gradientNorm(), 1e-6 * a.gradientNorm());
+    }
+  }
+
   // ------------------------------------------------------------------ training
 
   @ParameterizedTest(name = "opset {0}")

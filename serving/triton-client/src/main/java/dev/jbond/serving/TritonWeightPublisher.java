@@ -35,6 +35,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -67,7 +68,9 @@ import java.util.stream.Stream;
  * responses' {@code model_version}, so they match it.
  *
  * <p>Ownership: the client belongs to the caller. Temporary directories are deleted after each
- * publish. Not thread-safe with itself (publishes of one publisher run one at a time).
+ * publish. Not thread-safe with itself (publishes of one publisher run one at a time); {@link
+ * #publish(PolicyLearner, Set, long)} loads its roles concurrently on threads of its own, which
+ * {@link #close()} stops.
  */
 public final class TritonWeightPublisher implements WeightPublisher {
   private final TritonClient client;
@@ -87,6 +90,7 @@ public final class TritonWeightPublisher implements WeightPublisher {
   private final boolean tolerant;
   private final Map<PolicyRole, Published> latest = new EnumMap<>(PolicyRole.class);
   private final Map<String, Set<PolicyRole>> stale = new LinkedHashMap<>();
+  private java.util.concurrent.ExecutorService loader;
 
   /**
    * The latest weights published of a role, kept to bring endpoints that missed them up to date.
@@ -156,10 +160,7 @@ public final class TritonWeightPublisher implements WeightPublisher {
           "Expected an OrtPolicyLearner to publish from, found "
               + learner.getClass().getSimpleName());
     }
-    if (files != null) {
-      return publishWeights(role, ort.weights(role), version);
-    }
-    return publish(role, DecoderWeights.fromInitializers(decoder, ort.weights(role)), version);
+    return publishWeights(role, trainedWeights(ort, role), version);
   }
 
   /**
@@ -189,43 +190,127 @@ public final class TritonWeightPublisher implements WeightPublisher {
     return publishWeights(role, tensors, version);
   }
 
+  /**
+   * Publishes an {@link OrtPolicyLearner}'s current weights of several roles as {@code version}:
+   * each role's files are written and loaded on every endpoint concurrently with the other roles'
+   * (the servers load different models in parallel), and the call returns once all are ready.
+   *
+   * @param learner an {@link OrtPolicyLearner}
+   * @param roles which weights
+   * @param version the version to publish, {@code >= 0}
+   * @return each role's served model version
+   * @throws IllegalArgumentException when the learner is not an {@link OrtPolicyLearner} or the
+   *     version is negative
+   * @throws BackendException when writing, loading or waiting for readiness fails
+   */
+  @Override
+  public Map<PolicyRole, ModelVersion> publish(
+      PolicyLearner learner, Set<PolicyRole> roles, long version) {
+    Objects.requireNonNull(learner, "learner");
+    if (!(learner instanceof OrtPolicyLearner ort)) {
+      throw new IllegalArgumentException(
+          "Expected an OrtPolicyLearner to publish from, found "
+              + learner.getClass().getSimpleName());
+    }
+    Map<PolicyRole, Map<String, Tensor>> weights = new EnumMap<>(PolicyRole.class);
+    for (PolicyRole role : PolicyRole.values()) {
+      if (roles.contains(role)) {
+        weights.put(role, trainedWeights(ort, role));
+      }
+    }
+    return publishRoles(weights, version);
+  }
+
+  /** The learner's weights of a role, by full-sequence graph name. */
+  private Map<String, Tensor> trainedWeights(OrtPolicyLearner learner, PolicyRole role) {
+    if (files != null) {
+      return learner.weights(role);
+    }
+    DecoderWeights w = DecoderWeights.fromInitializers(decoder, learner.weights(role));
+    Map<String, Tensor> tensors = new LinkedHashMap<>();
+    for (String name : decoder.parameterShapes().keySet()) {
+      tensors.put(name, w.tensor(name));
+    }
+    return tensors;
+  }
+
   /** Publishes trained parameters by full-sequence graph name. */
   private ModelVersion publishWeights(PolicyRole role, Map<String, Tensor> weights, long version) {
     Objects.requireNonNull(role, "role");
+    return publishRoles(Map.of(role, weights), version).get(role);
+  }
+
+  /** What publishing one role on every endpoint did: per endpoint a served number or a failure. */
+  private static final class RoleOutcome {
+    final Map<String, Long> served = new LinkedHashMap<>();
+    final Map<String, BackendException> failed = new LinkedHashMap<>();
+    final Map<String, String> skipped = new LinkedHashMap<>();
+  }
+
+  /**
+   * Publishes several roles, each on every endpoint, the roles concurrently; the bookkeeping of
+   * stale endpoints happens on the caller's thread afterwards.
+   */
+  private Map<PolicyRole, ModelVersion> publishRoles(
+      Map<PolicyRole, Map<String, Tensor>> weights, long version) {
     if (version < 0) {
       throw new IllegalArgumentException("Expected a model version >= 0, found " + version);
     }
-    String model = models.get(role);
     if (tolerant) {
       noteEjectedEndpoints();
     }
-    try (Prepared prepared = version == 0 ? null : prepare(model, weights, version)) {
-      long served = -1;
+    List<PolicyRole> order = new ArrayList<>(weights.keySet());
+    List<CompletableFuture<RoleOutcome>> tasks = new ArrayList<>();
+    for (int i = 0; i < order.size() - 1; i++) {
+      PolicyRole role = order.get(i);
+      tasks.add(
+          CompletableFuture.supplyAsync(
+              () -> publishOnEndpoints(role, weights.get(role), version), loader()));
+    }
+    PolicyRole last = order.get(order.size() - 1);
+    RoleOutcome lastOutcome;
+    try {
+      lastOutcome = publishOnEndpoints(last, weights.get(last), version);
+    } catch (RuntimeException e) {
+      tasks.forEach(t -> t.exceptionally(x -> null).join());
+      throw e;
+    }
+    Map<PolicyRole, RoleOutcome> outcomes = new EnumMap<>(PolicyRole.class);
+    RuntimeException failure = null;
+    for (int i = 0; i < tasks.size(); i++) {
+      try {
+        outcomes.put(order.get(i), tasks.get(i).join());
+      } catch (CompletionException e) {
+        failure =
+            failure != null
+                ? failure
+                : e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e);
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+    outcomes.put(last, lastOutcome);
+    Map<PolicyRole, ModelVersion> out = new EnumMap<>(PolicyRole.class);
+    for (PolicyRole role : order) {
+      RoleOutcome o = outcomes.get(role);
+      String model = models.get(role);
+      o.skipped.forEach((endpoint, reason) -> markStale(endpoint, reason, role));
       BackendException firstFailure = null;
-      for (String endpoint : client.endpointNames()) {
-        if (tolerant && ejected(endpoint)) {
-          // unreachable now: it misses these weights and stays quarantined until a publish
-          // reaches it
-          markStale(endpoint, "ejected as unhealthy", role);
-          continue;
+      for (Map.Entry<String, BackendException> f : o.failed.entrySet()) {
+        if (!tolerant) {
+          throw f.getValue();
         }
-        try {
-          long number =
-              prepared == null ? awaitReady(endpoint, model, 0) : load(endpoint, prepared);
-          served = served < 0 ? number : served;
-          staleRoles(endpoint).remove(role);
-        } catch (BackendException e) {
-          if (!tolerant) {
-            throw e;
-          }
-          markStale(endpoint, e.getMessage(), role);
-          firstFailure = firstFailure == null ? e : firstFailure;
-        }
+        markStale(f.getKey(), f.getValue().getMessage(), role);
+        firstFailure = firstFailure == null ? f.getValue() : firstFailure;
+      }
+      for (String endpoint : o.served.keySet()) {
+        staleRoles(endpoint).remove(role);
       }
       if (tolerant) {
-        latest.put(role, new Published(weights, version));
+        latest.put(role, new Published(weights.get(role), version));
       }
-      if (served < 0) {
+      if (o.served.isEmpty()) {
         throw new BackendException(
             BackendException.Code.UNAVAILABLE,
             "Failed to publish version "
@@ -239,10 +324,67 @@ public final class TritonWeightPublisher implements WeightPublisher {
                     : ", the first failure: " + firstFailure.getMessage()),
             firstFailure);
       }
-      if (tolerant) {
-        catchUp();
+      long served = o.served.values().iterator().next();
+      out.put(role, new ModelVersion(model, version == 0 ? 0 : served));
+    }
+    if (tolerant) {
+      catchUp();
+    }
+    return out;
+  }
+
+  /**
+   * Writes one role's files and loads them on each endpoint in turn (version 0: waits for the
+   * servers' own weights to be ready). Failures of an endpoint are recorded (tolerant) or end the
+   * role's publish (the first one, recorded).
+   */
+  private RoleOutcome publishOnEndpoints(
+      PolicyRole role, Map<String, Tensor> weights, long version) {
+    String model = models.get(role);
+    RoleOutcome outcome = new RoleOutcome();
+    try (Prepared prepared = version == 0 ? null : prepare(model, weights, version)) {
+      for (String endpoint : client.endpointNames()) {
+        if (tolerant && ejected(endpoint)) {
+          // unreachable now: it misses these weights and stays quarantined until a publish
+          // reaches it
+          outcome.skipped.put(endpoint, "ejected as unhealthy");
+          continue;
+        }
+        try {
+          outcome.served.put(
+              endpoint,
+              prepared == null ? awaitReady(endpoint, model, 0) : load(endpoint, prepared));
+        } catch (BackendException e) {
+          outcome.failed.put(endpoint, e);
+          if (!tolerant) {
+            break;
+          }
+        }
       }
-      return new ModelVersion(model, version == 0 ? 0 : served);
+    }
+    return outcome;
+  }
+
+  /** The threads that load roles beside the caller's, created on first use. */
+  private synchronized java.util.concurrent.ExecutorService loader() {
+    if (loader == null) {
+      loader =
+          java.util.concurrent.Executors.newCachedThreadPool(
+              r -> {
+                Thread t = new Thread(r, "jbond-publish");
+                t.setDaemon(true);
+                return t;
+              });
+    }
+    return loader;
+  }
+
+  /** Stops the threads that load roles concurrently; idempotent. The client stays open. */
+  @Override
+  public synchronized void close() {
+    if (loader != null) {
+      loader.shutdownNow();
+      loader = null;
     }
   }
 

@@ -366,7 +366,8 @@ public final class BenchServerCommand implements Callable<Integer> {
             r.trackReferenceKl(),
             r.maxKl(),
             r.importanceCorrection(),
-            r.importanceBound()));
+            r.importanceBound(),
+            r.reuseForward()));
   }
 
   private void report(

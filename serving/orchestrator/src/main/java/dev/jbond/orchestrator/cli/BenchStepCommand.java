@@ -3,6 +3,9 @@ package dev.jbond.orchestrator.cli;
 import dev.jbond.internal.Json;
 import dev.jbond.metrics.JsonLinesMetricsReader;
 import dev.jbond.metrics.StepMetrics;
+import dev.jbond.models.decoder.DecoderConfig;
+import dev.jbond.models.decoder.DecoderWeights;
+import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.orchestrator.config.RunConfig;
 import dev.jbond.orchestrator.config.RunConfigLoader;
 import dev.jbond.orchestrator.run.RunDirectory;
@@ -10,6 +13,7 @@ import dev.jbond.orchestrator.run.RunEngine;
 import dev.jbond.orchestrator.run.RunListener;
 import dev.jbond.orchestrator.run.StopSignal;
 import io.micronaut.context.annotation.Prototype;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,37 +29,89 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code bond bench step}: wall time per J-BOND step, split by phase, with staleness 0 and 1 side
- * by side: runs of the demo configuration (or {@code --config}), alternating the two settings round
- * after round in one process, each a full run (embedded server over gRPC, learner, reward,
- * evaluation, checkpoints) in a fresh folder; the first {@code --warmup} steps of each run are left
- * out. Prints the median and mean milliseconds per phase and writes the figures as JSON.
+ * {@code bond bench step}: wall time per J-BOND step, split by phase, in three settings side by
+ * side: the paper's naive order (staleness 0, every forward pass on its own, reference
+ * log-probabilities every step), staleness 0 and staleness 1 (importance corrected), both with the
+ * policy's forward pass reused by the step. Runs of the demo configuration and of a 25M-parameter
+ * decoder (the demo's architecture widened, random weights, a smaller batch), alternating the
+ * settings round after round in one process, each a full run (embedded server over gRPC, learner,
+ * reward, checkpoints) in a fresh folder; the first {@code --warmup} steps of each run are left
+ * out. Prints median and mean milliseconds per phase, the share of a step spent sampling, and for
+ * staleness 1 the step time over max(sample phase, learner phases); writes the figures as JSON.
  */
 @Command(
     name = "step",
     mixinStandardHelpOptions = true,
     description =
         "Time J-BOND steps by phase (sample, score, logprobs, learn, anchor, publish, checkpoint,"
-            + " eval) with staleness 0 and 1, side by side.")
+            + " eval): the naive order, staleness 0 and staleness 1, side by side, on the demo and"
+            + " on a 25M-parameter decoder.")
 @Prototype
 public final class BenchStepCommand implements Callable<Integer> {
   static final List<String> PHASES = phases();
+
+  /** The settings timed, in order. */
+  enum Setting {
+    NAIVE("naive order", 0, false, true),
+    STALENESS0("staleness 0", 0, true, false),
+    STALENESS1("staleness 1", 1, true, false);
+
+    final String label;
+    final int staleness;
+    final boolean reuseForward;
+    final boolean trackReferenceKl;
+
+    Setting(String label, int staleness, boolean reuseForward, boolean trackReferenceKl) {
+      this.label = label;
+      this.staleness = staleness;
+      this.reuseForward = reuseForward;
+      this.trackReferenceKl = trackReferenceKl;
+    }
+  }
 
   private final RunEngine engine;
   private final RunConfigLoader loader;
 
   @CommandLine.Spec private CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--config", description = "A run configuration to time (default: the demo's).")
+  @Option(
+      names = "--config",
+      description = "A run configuration to time instead of the demo's (and no 25M decoder).")
   Path config;
 
-  @Option(names = "--steps", description = "Steps per run (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--models",
+      split = ",",
+      description = "Which models: demo, 25m (default: ${DEFAULT-VALUE}).")
+  List<String> models = List.of("demo", "25m");
+
+  @Option(names = "--steps", description = "Steps per demo run (default: ${DEFAULT-VALUE}).")
   int steps = 40;
 
   @Option(
       names = "--warmup",
-      description = "Steps of each run left out (default: ${DEFAULT-VALUE}).")
+      description = "Steps of each demo run left out (default: ${DEFAULT-VALUE}).")
   int warmup = 5;
+
+  @Option(
+      names = "--large-steps",
+      description = "Steps per 25M-decoder run (default: ${DEFAULT-VALUE}).")
+  int largeSteps = 10;
+
+  @Option(
+      names = "--large-warmup",
+      description = "Steps of each 25M-decoder run left out (default: ${DEFAULT-VALUE}).")
+  int largeWarmup = 2;
+
+  @Option(
+      names = "--large-prompts",
+      description = "Prompts per step of the 25M decoder (default: ${DEFAULT-VALUE}).")
+  int largePrompts = 8;
+
+  @Option(
+      names = "--large-new-tokens",
+      description = "Most new tokens per sample of the 25M decoder (default: ${DEFAULT-VALUE}).")
+  int largeNewTokens = 48;
 
   @Option(
       names = "--rounds",
@@ -64,7 +120,9 @@ public final class BenchStepCommand implements Callable<Integer> {
 
   @Option(
       names = "--eval-every",
-      description = "Evaluate every so many steps (default: ${DEFAULT-VALUE}).")
+      description =
+          "Evaluate every so many steps of the demo runs; the 25M runs never evaluate (default:"
+              + " ${DEFAULT-VALUE}).")
   int evalEvery = 10;
 
   @Option(
@@ -82,102 +140,173 @@ public final class BenchStepCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (steps <= warmup || warmup < 0 || rounds < 1 || evalEvery < 0 || checkpointEvery < 1) {
+    if (steps <= warmup
+        || warmup < 0
+        || largeSteps <= largeWarmup
+        || largeWarmup < 0
+        || rounds < 1
+        || evalEvery < 0
+        || checkpointEvery < 1
+        || largePrompts < 1
+        || largeNewTokens < 1) {
       throw new IllegalArgumentException(
-          "Expected --steps > --warmup >= 0, --rounds >= 1, --eval-every >= 0 and"
-              + " --checkpoint-every >= 1, found "
-              + steps
-              + ", "
-              + warmup
-              + ", "
-              + rounds
-              + ", "
-              + evalEvery
-              + ", "
-              + checkpointEvery);
+          "Expected --steps > --warmup >= 0, --large-steps > --large-warmup >= 0, --rounds >= 1,"
+              + " --eval-every >= 0, --checkpoint-every >= 1, --large-prompts >= 1 and"
+              + " --large-new-tokens >= 1, found "
+              + List.of(
+                  steps,
+                  warmup,
+                  largeSteps,
+                  largeWarmup,
+                  rounds,
+                  evalEvery,
+                  checkpointEvery,
+                  largePrompts,
+                  largeNewTokens));
+    }
+    for (String m : models) {
+      if (!m.equals("demo") && !m.equals("25m")) {
+        throw new IllegalArgumentException("Expected --models from [demo, 25m], found '" + m + "'");
+      }
     }
     PrintWriter console = spec.commandLine().getOut();
-    RunConfig base =
-        config == null
-            ? DemoCommand.config(DemoCommand.assets(), steps, 0)
-            : loader.load(config, Path.of("").toAbsolutePath());
     Path scratch = Files.createTempDirectory("jbond-bench-step-");
-    Map<Integer, List<StepMetrics>> measured = new LinkedHashMap<>();
-    measured.put(0, new ArrayList<>());
-    measured.put(1, new ArrayList<>());
+    Map<String, Object> results = new LinkedHashMap<>();
+    results.put("cores", Runtime.getRuntime().availableProcessors());
+    results.put("rounds", rounds);
+    results.put("checkpointEvery", checkpointEvery);
     try {
-      for (int round = 0; round < rounds; round++) {
-        for (int staleness : List.of(0, 1)) {
-          RunConfig c = withRun(base, staleness);
-          RunDirectory dir =
-              new RunDirectory(scratch.resolve("round" + round + "-staleness" + staleness));
-          console.printf(
-              Locale.ROOT, "round %d, staleness %d: %d steps...%n", round + 1, staleness, steps);
-          console.flush();
-          try (StopSignal stop = StopSignal.manual()) {
-            engine.run(
-                new RunEngine.Request(c, dir, false, "(benchmark)", null),
-                stop,
-                RunListener.none());
-          }
-          List<StepMetrics> m = JsonLinesMetricsReader.read(dir.metrics());
-          measured.get(staleness).addAll(m.subList(warmup, m.size()));
+      if (config != null) {
+        RunConfig base = loader.load(config, Path.of("").toAbsolutePath());
+        results.put(
+            config.toString(),
+            time(console, config.toString(), base, steps, warmup, evalEvery, scratch));
+      } else {
+        for (String m : models) {
+          boolean large = m.equals("25m");
+          RunConfig base =
+              large
+                  ? largeConfig(scratch.resolve("decoder-25m"))
+                  : DemoCommand.config(DemoCommand.assets(), steps, 0);
+          results.put(
+              m,
+              time(
+                  console,
+                  large ? "25M-parameter decoder" : "demo",
+                  base,
+                  large ? largeSteps : steps,
+                  large ? largeWarmup : warmup,
+                  large ? 0 : evalEvery,
+                  scratch));
         }
       }
     } finally {
       RunDirectory.deleteTree(scratch);
     }
-    Map<String, Object> results = new LinkedHashMap<>();
-    results.put("config", config == null ? "demo" : config.toString());
-    results.put("steps", steps);
-    results.put("warmup", warmup);
-    results.put("rounds", rounds);
-    results.put("evalEvery", evalEvery);
-    results.put("checkpointEvery", checkpointEvery);
-    results.put("cores", Runtime.getRuntime().availableProcessors());
-    console.printf(
-        Locale.ROOT,
-        "%nms per step (median / mean over %d steps per setting; eval and checkpoint only on"
-            + " their steps, mean amortised):%n",
-        rounds * (steps - warmup));
-    console.printf(Locale.ROOT, "%-14s %22s %22s%n", "phase", "staleness 0", "staleness 1");
-    for (String phase : PHASES) {
-      double[][] stats = new double[2][];
-      for (int s = 0; s < 2; s++) {
-        stats[s] = stats(measured.get(s), phase);
-        Map<String, Object> row = new LinkedHashMap<>();
-        row.put("median", stats[s][0]);
-        row.put("mean", stats[s][1]);
-        @SuppressWarnings("unchecked")
-        Map<String, Object> setting =
-            (Map<String, Object>)
-                results.computeIfAbsent("staleness" + s, k -> new LinkedHashMap<String, Object>());
-        setting.put(phase, row);
-      }
-      console.printf(
-          Locale.ROOT,
-          "%-14s %10.1f / %9.1f %10.1f / %9.1f%n",
-          phase,
-          stats[0][0],
-          stats[0][1],
-          stats[1][0],
-          stats[1][1]);
-    }
-    double[] t0 = stats(measured.get(0), "total");
-    double[] t1 = stats(measured.get(1), "total");
-    double[] sample0 = stats(measured.get(0), "sample");
-    console.printf(
-        Locale.ROOT,
-        "%nsampling share of a staleness-0 step (mean): %.0f%%; staleness 1 / staleness 0 step"
-            + " time (mean): %.2f%n",
-        100 * sample0[1] / t0[1],
-        t1[1] / t0[1]);
-    results.put("samplingShareStaleness0", sample0[1] / t0[1]);
-    results.put("stepTimeRatio", t1[1] / t0[1]);
     RunDirectory.writeAtomically(out, Json.write(results) + "\n");
     console.println("Wrote " + out);
     console.flush();
     return 0;
+  }
+
+  /** Times the three settings on one configuration; returns its figures. */
+  private Map<String, Object> time(
+      PrintWriter console,
+      String name,
+      RunConfig base,
+      int runSteps,
+      int runWarmup,
+      int runEvalEvery,
+      Path scratch)
+      throws IOException {
+    Map<Setting, List<StepMetrics>> measured = new LinkedHashMap<>();
+    for (Setting s : Setting.values()) {
+      measured.put(s, new ArrayList<>());
+    }
+    for (int round = 0; round < rounds; round++) {
+      for (Setting s : Setting.values()) {
+        RunConfig c = withRun(base, s, runSteps, runEvalEvery);
+        RunDirectory dir =
+            new RunDirectory(scratch.resolve(name.replace(' ', '-') + "-" + round + "-" + s));
+        console.printf(
+            Locale.ROOT, "%s, round %d, %s: %d steps...%n", name, round + 1, s.label, runSteps);
+        console.flush();
+        try (StopSignal stop = StopSignal.manual()) {
+          engine.run(
+              new RunEngine.Request(c, dir, false, "(benchmark)", null), stop, RunListener.none());
+        }
+        List<StepMetrics> m = JsonLinesMetricsReader.read(dir.metrics());
+        measured.get(s).addAll(m.subList(runWarmup, m.size()));
+        RunDirectory.deleteTree(dir.root());
+      }
+    }
+    Map<String, Object> results = new LinkedHashMap<>();
+    results.put("steps", runSteps);
+    results.put("warmup", runWarmup);
+    results.put("evalEvery", runEvalEvery);
+    results.put("promptsPerStep", base.prompts().batchSize());
+    results.put("maxNewTokens", base.sampling().maxNewTokens());
+    console.printf(
+        Locale.ROOT,
+        "%n%s: ms per step (median / mean over %d steps per setting; eval and checkpoint only on"
+            + " their steps, mean amortised):%n",
+        name,
+        rounds * (runSteps - runWarmup));
+    StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "%-14s", "phase"));
+    for (Setting s : Setting.values()) {
+      header.append(String.format(Locale.ROOT, " %22s", s.label));
+    }
+    console.println(header);
+    for (String phase : PHASES) {
+      StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-14s", phase));
+      for (Setting s : Setting.values()) {
+        double[] st = stats(measured.get(s), phase);
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("median", st[0]);
+        row.put("mean", st[1]);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> setting =
+            (Map<String, Object>)
+                results.computeIfAbsent(s.name(), k -> new LinkedHashMap<String, Object>());
+        setting.put(phase, row);
+        line.append(String.format(Locale.ROOT, " %10.1f / %9.1f", st[0], st[1]));
+      }
+      console.println(line);
+    }
+    Map<String, Object> derived = new LinkedHashMap<>();
+    double naive = mean(measured.get(Setting.NAIVE), BenchStepCommand::stepWithoutEval);
+    for (Setting s : Setting.values()) {
+      List<StepMetrics> m = measured.get(s);
+      double step = mean(m, BenchStepCommand::stepWithoutEval);
+      double share = mean(m, BenchStepCommand::samplePhase) / step;
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("stepWithoutEvalMean", step);
+      row.put("samplingShare", share);
+      row.put("speedupOverNaive", naive / step);
+      if (s.staleness == 1) {
+        double[] ratio = overlapRatio(m);
+        row.put("overMaxPhaseMedian", ratio[0]);
+        row.put("overMaxPhaseMean", ratio[1]);
+      }
+      derived.put(s.name(), row);
+      console.printf(
+          Locale.ROOT,
+          "%-12s step without eval and checkpoint %.1f ms (mean), sampling %.0f%% of it,"
+              + " %.2fx faster than the naive order%n",
+          s.label,
+          step,
+          100 * share,
+          naive / step);
+    }
+    double[] ratio = overlapRatio(measured.get(Setting.STALENESS1));
+    console.printf(
+        Locale.ROOT,
+        "staleness 1: step / max(sample + score, logprobs + learn + anchor + publish) = %.2f"
+            + " (median over steps), %.2f (mean)%n%n",
+        ratio[0],
+        ratio[1]);
+    results.put("derived", derived);
+    return results;
   }
 
   private static List<String> phases() {
@@ -186,21 +315,88 @@ public final class BenchStepCommand implements Callable<Integer> {
     return List.copyOf(phases);
   }
 
-  private RunConfig withRun(RunConfig base, int staleness) {
+  /** A step's wall time without its evaluation and checkpoint (which only some steps have). */
+  static double stepWithoutEval(StepMetrics m) {
+    Map<String, Double> t = m.timings();
+    return t.getOrDefault("total", 0.0)
+        - t.getOrDefault("eval", 0.0)
+        - t.getOrDefault("checkpoint", 0.0);
+  }
+
+  /** The sample phase: drawing and scoring the step's samples. */
+  static double samplePhase(StepMetrics m) {
+    return m.timings().getOrDefault("sample", 0.0) + m.timings().getOrDefault("score", 0.0);
+  }
+
+  /** The learner's phases: log-probabilities, the step, the anchor update and publishing. */
+  static double learnerPhases(StepMetrics m) {
+    Map<String, Double> t = m.timings();
+    return t.getOrDefault("logprobs", 0.0)
+        + t.getOrDefault("learn", 0.0)
+        + t.getOrDefault("anchor", 0.0)
+        + t.getOrDefault("publish", 0.0);
+  }
+
+  /**
+   * Per step, the step's time without eval and checkpoint over the larger of its sample phase and
+   * its learner phases; median and mean over steps.
+   */
+  static double[] overlapRatio(List<StepMetrics> metrics) {
+    double[] v = new double[metrics.size()];
+    double sum = 0;
+    for (int i = 0; i < v.length; i++) {
+      StepMetrics m = metrics.get(i);
+      v[i] = stepWithoutEval(m) / Math.max(samplePhase(m), learnerPhases(m));
+      sum += v[i];
+    }
+    return new double[] {median(v), v.length == 0 ? Double.NaN : sum / v.length};
+  }
+
+  private static double mean(
+      List<StepMetrics> metrics, java.util.function.ToDoubleFunction<StepMetrics> f) {
+    return metrics.stream().mapToDouble(f).average().orElse(Double.NaN);
+  }
+
+  /** The demo's architecture at 25M parameters (width 512, 8 layers, 8 heads), random weights. */
+  private RunConfig largeConfig(Path dir) throws IOException {
+    Path assets = DemoCommand.assets();
+    RunConfig demo = DemoCommand.config(assets, largeSteps, 0);
+    ModelDirectory small = ModelDirectory.read(Path.of(demo.policy().model()));
+    DecoderConfig config =
+        small.config().toBuilder().setWidth(512).setLayers(8).setHeads(8).setSeed(7).build();
+    ModelDirectory.write(
+        dir, DecoderWeights.initialize(config), small.eosTokenId(), small.padTokenId());
+    RunConfig.Prompts p = demo.prompts();
+    RunConfig.Sampling s = demo.sampling();
+    return new RunConfig(
+        new RunConfig.Policy(dir.toString()),
+        demo.reference(),
+        demo.reward(),
+        new RunConfig.Prompts(p.file(), largePrompts, p.heldOut()),
+        new RunConfig.Sampling(largeNewTokens, s.temperature(), s.topK(), s.topP()),
+        demo.objective(),
+        demo.optimizer(),
+        demo.serving(),
+        demo.eval(),
+        demo.run());
+  }
+
+  private RunConfig withRun(RunConfig base, Setting setting, int runSteps, int runEvalEvery) {
     RunConfig.Run r = base.run();
     RunConfig.Run run =
         new RunConfig.Run(
-            steps,
+            runSteps,
             r.seed(),
-            staleness,
+            setting.staleness,
             checkpointEvery,
-            evalEvery,
+            runEvalEvery,
             r.keepCheckpoints(),
             r.stepRetries(),
-            r.trackReferenceKl(),
+            setting.trackReferenceKl,
             r.maxKl(),
-            r.importanceCorrection(),
-            r.importanceBound());
+            true,
+            r.importanceBound(),
+            setting.reuseForward);
     RunConfig c =
         new RunConfig(
             base.policy(),
@@ -224,11 +420,14 @@ public final class BenchStepCommand implements Callable<Integer> {
       v[i] = metrics.get(i).timings().getOrDefault(phase, 0.0);
       sum += v[i];
     }
+    return new double[] {median(v), v.length == 0 ? Double.NaN : sum / v.length};
+  }
+
+  private static double median(double[] values) {
+    double[] v = values.clone();
     Arrays.sort(v);
-    double median =
-        v.length == 0
-            ? Double.NaN
-            : v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-    return new double[] {median, v.length == 0 ? Double.NaN : sum / v.length};
+    return v.length == 0
+        ? Double.NaN
+        : v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
   }
 }

@@ -83,7 +83,7 @@ public record RunConfig(
             0,
             64),
         new Eval(4, 16, 0, 1.0, 0, 1.0),
-        new Run(1000, 0, 0, 100, 100, 3, 2, true, null, true, 2.0));
+        new Run(1000, 0, 0, 100, 100, 3, 2, false, null, true, 2.0, true));
   }
 
   /**
@@ -450,6 +450,9 @@ public record RunConfig(
    * @param importanceCorrection with staleness 1, importance weight the stale samples towards the
    *     current policy and anchor (J-BOND; see {@code Jbond}); false trains on them as they are
    * @param importanceBound the truncation of those importance ratios, {@code >= 1}
+   * @param reuseForward run the policy's forward pass over what a step trains on once, for the
+   *     log-probabilities and the step's backward pass; false runs every forward pass on its own
+   *     (the paper's order, a baseline for benchmarks)
    */
   @Introspected
   public record Run(
@@ -465,5 +468,6 @@ public record RunConfig(
       @Nullable @DecimalMin(value = "0", inclusive = false, message = "expected a value > 0")
           Double maxKl,
       boolean importanceCorrection,
-      @DecimalMin(value = "1", message = "expected a value >= 1") double importanceBound) {}
+      @DecimalMin(value = "1", message = "expected a value >= 1") double importanceBound,
+      boolean reuseForward) {}
 }

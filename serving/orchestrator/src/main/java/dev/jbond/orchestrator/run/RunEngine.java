@@ -228,6 +228,7 @@ public final class RunEngine {
               .optExecutor(prefetch)
               .optTrackReferenceKl(run.trackReferenceKl())
               .optImportanceCorrection(run.importanceCorrection())
+              .optReuseForward(run.reuseForward())
               .optMetricsSink(captured::set);
       if (run.maxKl() != null) {
         builder.optMaxKl(run.maxKl());
