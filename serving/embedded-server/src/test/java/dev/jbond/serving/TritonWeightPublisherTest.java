@@ -131,6 +131,19 @@ class TritonWeightPublisherTest {
       List<Generation> out = sampler.sample(prompts, 2, PolicyRole.POLICY, SEED);
       assertEquals(2, out.get(0).model().version());
       assertSameTokens(directSamples(weights(9), prompts), out);
+
+      // later versions: the publisher keeps its newest two, and never the servers' own version 1
+      for (long v = 3; v <= 5; v++) {
+        publisher.publish(PolicyRole.POLICY, weights(9 + v), v);
+      }
+      Path model = repo.resolve(GenerationServers.POLICY);
+      for (long v = 1; v <= 5; v++) {
+        assertEquals(
+            v == 1 || v >= 4, Files.exists(model.resolve(Long.toString(v))), "version " + v);
+      }
+      List<Generation> latest = sampler.sample(prompts, 2, PolicyRole.POLICY, SEED);
+      assertEquals(5, latest.get(0).model().version());
+      assertSameTokens(directSamples(weights(14), prompts), latest);
     }
   }
 

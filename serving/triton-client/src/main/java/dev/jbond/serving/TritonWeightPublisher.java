@@ -36,6 +36,8 @@ import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -91,6 +93,12 @@ public final class TritonWeightPublisher implements WeightPublisher {
   private final Map<PolicyRole, Published> latest = new EnumMap<>(PolicyRole.class);
   private final Map<String, Set<PolicyRole>> stale = new LinkedHashMap<>();
   private java.util.concurrent.ExecutorService loader;
+
+  /** Versions this publisher wrote to the shared repository, per model, oldest first. */
+  private final Map<String, ConcurrentLinkedDeque<Long>> writtenShared = new ConcurrentHashMap<>();
+
+  /** How many versions of each model this publisher keeps in the shared repository. */
+  static final int SHARED_VERSIONS_KEPT = 2;
 
   /**
    * The latest weights published of a role, kept to bring endpoints that missed them up to date.
@@ -326,6 +334,7 @@ public final class TritonWeightPublisher implements WeightPublisher {
       }
       long served = o.served.values().iterator().next();
       out.put(role, new ModelVersion(model, version == 0 ? 0 : served));
+      pruneShared(model);
     }
     if (tolerant) {
       catchUp();
@@ -363,6 +372,24 @@ public final class TritonWeightPublisher implements WeightPublisher {
       }
     }
     return outcome;
+  }
+
+  /**
+   * Deletes the oldest versions this publisher wrote to the shared repository for {@code model},
+   * keeping the newest {@value #SHARED_VERSIONS_KEPT} (servers load only the newest; the one before
+   * it may still finish requests). Versions it did not write are left alone.
+   */
+  private void pruneShared(String model) {
+    ConcurrentLinkedDeque<Long> versions = writtenShared.get(model);
+    if (versions == null || sharedRepository.isEmpty()) {
+      return;
+    }
+    while (versions.size() > SHARED_VERSIONS_KEPT) {
+      Long oldest = versions.pollFirst();
+      if (oldest != null) {
+        deleteQuietly(sharedRepository.get().resolve(model).resolve(Long.toString(oldest)));
+      }
+    }
   }
 
   /** The threads that load roles beside the caller's, created on first use. */
@@ -538,6 +565,7 @@ public final class TritonWeightPublisher implements WeightPublisher {
                         null));
         writeFiles(shared.resolve(model).resolve(Long.toString(version)), weights);
         TrtLlmModelConfig.writeConfig(shared, config);
+        writtenShared.computeIfAbsent(model, m -> new ConcurrentLinkedDeque<>()).add(version);
       }
       Prepared prepared = new Prepared(model, json, files, temp);
       temp = null;

@@ -135,15 +135,19 @@ final class RunServing implements AutoCloseable {
           sampler(client, s, RunComponents.training(config.sampling(), policy));
       TritonSampler evaluation =
           sampler(client, s, RunComponents.evaluation(config.sampling(), config.eval(), policy));
-      TritonWeightPublisher publisher =
+      TritonWeightPublisher.Builder publishing =
           TritonWeightPublisher.builder(client, policy)
               .optModelName(PolicyRole.POLICY, s.models().policy())
               .optModelName(PolicyRole.ANCHOR, s.models().anchor())
               .optSpecialTokens(policy.eosTokenId(), policy.padTokenId())
               .optMaxBatchSize(s.maxBatchRows())
               .optTimeouts(s.loadDeadline(), s.loadDeadline())
-              .optTolerateEndpointFailures(true)
-              .build();
+              .optTolerateEndpointFailures(true);
+      if (server != null) {
+        // the embedded server reads this repository: models over one message's size go there
+        publishing.optSharedRepository(directory.serving());
+      }
+      TritonWeightPublisher publisher = publishing.build();
       return new RunServing(server, client, training, evaluation, publisher);
     } catch (IOException | RuntimeException e) {
       if (client != null) {
