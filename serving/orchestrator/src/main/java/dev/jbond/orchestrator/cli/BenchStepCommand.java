@@ -37,7 +37,8 @@ import picocli.CommandLine.Option;
  * settings round after round in one process, each a full run (embedded server over gRPC, learner,
  * reward, checkpoints) in a fresh folder; the first {@code --warmup} steps of each run are left
  * out. Prints median and mean milliseconds per phase, the share of a step spent sampling, and for
- * staleness 1 the step time over max(sample phase, learner phases); writes the figures as JSON.
+ * staleness 1 each step's time over max(the sample phase that overlapped it, its learner phases);
+ * writes the figures as JSON.
  */
 @Command(
     name = "step",
@@ -220,6 +221,7 @@ public final class BenchStepCommand implements Callable<Integer> {
       Path scratch)
       throws IOException {
     Map<Setting, List<StepMetrics>> measured = new LinkedHashMap<>();
+    List<Double> overlap = new ArrayList<>();
     for (Setting s : Setting.values()) {
       measured.put(s, new ArrayList<>());
     }
@@ -237,6 +239,9 @@ public final class BenchStepCommand implements Callable<Integer> {
         }
         List<StepMetrics> m = JsonLinesMetricsReader.read(dir.metrics());
         measured.get(s).addAll(m.subList(runWarmup, m.size()));
+        if (s.staleness == 1) {
+          overlap.addAll(overlapRatios(m.subList(runWarmup, m.size())));
+        }
         RunDirectory.deleteTree(dir.root());
       }
     }
@@ -284,9 +289,10 @@ public final class BenchStepCommand implements Callable<Integer> {
       row.put("samplingShare", share);
       row.put("speedupOverNaive", naive / step);
       if (s.staleness == 1) {
-        double[] ratio = overlapRatio(m);
+        double[] ratio = summary(overlap);
         row.put("overMaxPhaseMedian", ratio[0]);
         row.put("overMaxPhaseMean", ratio[1]);
+        row.put("overMaxPhaseP90", ratio[2]);
       }
       derived.put(s.name(), row);
       console.printf(
@@ -298,13 +304,14 @@ public final class BenchStepCommand implements Callable<Integer> {
           100 * share,
           naive / step);
     }
-    double[] ratio = overlapRatio(measured.get(Setting.STALENESS1));
+    double[] ratio = summary(overlap);
     console.printf(
         Locale.ROOT,
-        "staleness 1: step / max(sample + score, logprobs + learn + anchor + publish) = %.2f"
-            + " (median over steps), %.2f (mean)%n%n",
+        "staleness 1: step / max(sample + score of the samples drawn during it, logprobs + learn +"
+            + " anchor + publish) = %.2f median, %.2f mean, %.2f 90th percentile over steps%n%n",
         ratio[0],
-        ratio[1]);
+        ratio[1],
+        ratio[2]);
     results.put("derived", derived);
     return results;
   }
@@ -338,18 +345,28 @@ public final class BenchStepCommand implements Callable<Integer> {
   }
 
   /**
-   * Per step, the step's time without eval and checkpoint over the larger of its sample phase and
-   * its learner phases; median and mean over steps.
+   * Per step of one staleness-1 run (consecutive steps), the step's time without eval and
+   * checkpoint over the larger of the sample phase that ran during it (the samples of the next
+   * step, which record their own sample and score times) and its learner phases; the last step has
+   * no successor and is left out.
    */
-  static double[] overlapRatio(List<StepMetrics> metrics) {
-    double[] v = new double[metrics.size()];
-    double sum = 0;
-    for (int i = 0; i < v.length; i++) {
-      StepMetrics m = metrics.get(i);
-      v[i] = stepWithoutEval(m) / Math.max(samplePhase(m), learnerPhases(m));
-      sum += v[i];
+  static List<Double> overlapRatios(List<StepMetrics> run) {
+    List<Double> out = new ArrayList<>();
+    for (int i = 0; i + 1 < run.size(); i++) {
+      StepMetrics m = run.get(i);
+      out.add(stepWithoutEval(m) / Math.max(samplePhase(run.get(i + 1)), learnerPhases(m)));
     }
-    return new double[] {median(v), v.length == 0 ? Double.NaN : sum / v.length};
+    return out;
+  }
+
+  /** Median, mean and 90th percentile (nearest rank). */
+  static double[] summary(List<Double> values) {
+    double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    if (v.length == 0) {
+      return new double[] {Double.NaN, Double.NaN, Double.NaN};
+    }
+    int p90 = Math.max(0, (int) Math.ceil(0.9 * v.length) - 1);
+    return new double[] {median(v), Arrays.stream(v).average().orElse(Double.NaN), v[p90]};
   }
 
   private static double mean(
