@@ -20,7 +20,12 @@ public final class BackendException extends RuntimeException {
     /** A size limit or quota was hit (e.g. a message larger than the configured maximum). */
     RESOURCE_EXHAUSTED,
     /** The backend failed while running the request. */
-    INTERNAL
+    INTERNAL,
+    /**
+     * The served weights are not the ones being trained: the sampler's log-probabilities of its
+     * samples disagree with the learner's.
+     */
+    OUT_OF_SYNC
   }
 
   private final Code code;

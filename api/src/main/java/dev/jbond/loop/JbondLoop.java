@@ -80,6 +80,12 @@ import java.util.function.LongSupplier;
 public final class JbondLoop implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(JbondLoop.class.getName());
 
+  /**
+   * The default tolerance of {@link Builder#optSamplerLogProbTolerance}, {@value} nats per
+   * sequence: float32 serving.
+   */
+  public static final double DEFAULT_SAMPLER_LOGPROB_TOLERANCE = 0.01;
+
   /** Format 1: learner snapshot only; format 2: then a length-prefixed extension block. */
   private static final int CHECKPOINT_FORMAT = 2;
 
@@ -100,6 +106,7 @@ public final class JbondLoop implements AutoCloseable {
   private final boolean trackForwardLoss;
   private final boolean importanceCorrection;
   private final boolean reuseForward;
+  private final double samplerLogProbTolerance;
   private final double maxKl;
   private final CheckpointExtension extension;
 
@@ -129,6 +136,7 @@ public final class JbondLoop implements AutoCloseable {
     this.trackForwardLoss = b.trackForwardLoss;
     this.importanceCorrection = b.importanceCorrection;
     this.reuseForward = b.reuseForward;
+    this.samplerLogProbTolerance = b.samplerLogProbTolerance;
     this.maxKl = b.maxKl;
     this.extension = b.extension;
   }
@@ -413,6 +421,7 @@ public final class JbondLoop implements AutoCloseable {
     for (Map.Entry<PolicyRole, double[]> e : policyLogProbs.entrySet()) {
       checkFinite(e.getValue(), e.getKey(), rollout.policy, index);
     }
+    double syncError = checkSync(rollout, policyLogProbs.get(PolicyRole.POLICY), index);
     List<PromptGroup> groups =
         groups(rollout, plan, policyLogProbs, comparisonLogPolicy, roles, stale);
     ObjectiveOutput out = objective.weights(groups);
@@ -470,7 +479,7 @@ public final class JbondLoop implements AutoCloseable {
     timings.put("total", millisSince(t0));
 
     StepMetrics metrics =
-        metrics(rollout, groups, policyLogProbs, out, outcome, klAnchor, index, timings);
+        metrics(rollout, groups, policyLogProbs, out, outcome, klAnchor, index, timings, syncError);
     metricsSink.accept(metrics);
     return metrics;
   }
@@ -619,6 +628,54 @@ public final class JbondLoop implements AutoCloseable {
     return out;
   }
 
+  /**
+   * Compares the sampler's log-probabilities of the policy samples with the learner's, when the
+   * samples were drawn from the weights being trained (staleness 0, and every sample carries the
+   * sampler's per-token log-probabilities): returns the largest absolute difference of a sequence's
+   * log-probability, or NaN when there is nothing to compare. Past the tolerance the served weights
+   * are not the trained ones (a publish that did not take, a replica that missed it): the step
+   * fails before anything learns from the samples, and the next attempt publishes both roles anew.
+   */
+  private double checkSync(Rollout rollout, double[] learnerLogProbs, long index) {
+    if (rollout.sampledWeightsStep != index
+        || rollout.policy.stream().anyMatch(g -> g.engineLogProbs().isEmpty())) {
+      return Double.NaN;
+    }
+    double worst = 0;
+    int row = 0;
+    for (int i = 0; i < learnerLogProbs.length; i++) {
+      double d =
+          Math.abs(rollout.policy.get(i).engineLogProbs().orElseThrow().sum() - learnerLogProbs[i]);
+      if (!(d <= worst)) {
+        worst = d;
+        row = i;
+      }
+    }
+    if (!(worst <= samplerLogProbTolerance)) {
+      Generation g = rollout.policy.get(row);
+      policyVersion = -1;
+      anchorVersion = -1;
+      publishPending = true;
+      throw new dev.jbond.BackendException(
+          dev.jbond.BackendException.Code.OUT_OF_SYNC,
+          String.format(
+              java.util.Locale.ROOT,
+              "Expected the policy samples of step %d from the weights of step %d, found samples"
+                  + " served as %s whose log-probability differs from the learner's by %.4g nats"
+                  + " (sample %d of prompt '%s'; tolerance %.4g): the served weights are not the"
+                  + " trained ones; both roles are published again before the step is retried",
+              index + 1,
+              index,
+              g.model(),
+              worst,
+              row,
+              g.prompt().id(),
+              samplerLogProbTolerance),
+          null);
+    }
+    return worst;
+  }
+
   /** Indices into the rollout's comparison samples that the objective will train on. */
   private List<Integer> trainedComparisons(Rollout r, SamplePlan plan) {
     int m = plan.comparisonSamples();
@@ -690,7 +747,8 @@ public final class JbondLoop implements AutoCloseable {
       StepOutcome outcome,
       double klAnchor,
       long index,
-      Map<String, Double> timings) {
+      Map<String, Double> timings,
+      double syncError) {
     int n = r.policy.size();
     double rewardSum = 0;
     double lengthSum = 0;
@@ -729,6 +787,9 @@ public final class JbondLoop implements AutoCloseable {
     Map<String, Double> extras = new LinkedHashMap<>(out.extras());
     extras.put("samples", (double) (n + r.comparison.size()));
     extras.put("tokensGenerated", tokens);
+    if (!Double.isNaN(syncError)) {
+      extras.put("samplerLogProbError", syncError);
+    }
     return new StepMetrics(
         outcome.step(),
         r.prompts.size(),
@@ -908,6 +969,7 @@ public final class JbondLoop implements AutoCloseable {
     private boolean trackForwardLoss = true;
     private boolean importanceCorrection = true;
     private boolean reuseForward = true;
+    private double samplerLogProbTolerance = DEFAULT_SAMPLER_LOGPROB_TOLERANCE;
     private double maxKl = Double.POSITIVE_INFINITY;
     private CheckpointExtension extension;
 
@@ -1054,6 +1116,26 @@ public final class JbondLoop implements AutoCloseable {
      */
     public Builder optReuseForward(boolean reuse) {
       this.reuseForward = reuse;
+      return this;
+    }
+
+    /**
+     * Sets how far the sampler's log-probability of a policy sample (the sum of the per-token
+     * log-probabilities it returns) may lie from the learner's when the samples come from the
+     * weights being trained (staleness 0). The largest difference of a step is reported as {@code
+     * samplerLogProbError}; past the tolerance the step fails with a {@link
+     * dev.jbond.BackendException} ({@code OUT_OF_SYNC}) naming the served version, before any
+     * update uses the samples, and the next attempt publishes both roles again. Size it for the
+     * served precision: float32 engines agree with the learner to about 1e-4 nats per sequence,
+     * float16 ones to about 1e-2 per token.
+     *
+     * @param nats {@code > 0}, or infinite to report only; default {@value
+     *     #DEFAULT_SAMPLER_LOGPROB_TOLERANCE}
+     * @return this builder
+     */
+    public Builder optSamplerLogProbTolerance(double nats) {
+      Checks.checkArgument(nats > 0, "Expected a tolerance > 0, found %s", nats);
+      this.samplerLogProbTolerance = nats;
       return this;
     }
 

@@ -243,6 +243,83 @@ class JbondLoopTest {
     }
   }
 
+  /** A sampler whose policy samples carry per-token log-probs summing to {@code policyLogProb}. */
+  private void samplerWithLogProbs(double[] policyLogProb) {
+    when(sampler.sample(anyList(), anyInt(), any(), anyLong()))
+        .thenAnswer(
+            inv -> {
+              List<Prompt> ps = inv.getArgument(0);
+              int k = inv.getArgument(1);
+              PolicyRole role = inv.getArgument(2);
+              List<Generation> out = new ArrayList<>();
+              for (Prompt p : ps) {
+                for (int j = 0; j < k; j++) {
+                  Generation g = generation(p, j, role.label(), servedPolicy.get());
+                  double lp = role == PolicyRole.POLICY ? policyLogProb[0] : -1.0;
+                  out.add(
+                      new Generation(
+                          g.prompt(),
+                          g.completion(),
+                          java.util.Optional.of(dev.jbond.LogProbs.of(lp)),
+                          g.model()));
+                }
+              }
+              return out;
+            });
+  }
+
+  /**
+   * At staleness 0 the sampler's log-probs of the policy samples are compared with the learner's:
+   * in sync the largest difference is reported; past the tolerance the step fails naming the served
+   * version before the learner steps, and the retry publishes both roles again.
+   */
+  @Test
+  void step_samplerOutOfSync_failsBeforeLearningAndTheRetryRepublishes() {
+    double[] served = {-1.0};
+    samplerWithLogProbs(served);
+    try (JbondLoop l = loop().build()) {
+      StepMetrics m = l.step();
+      assertEquals(0.0, m.extras().get("samplerLogProbError"), 0.0);
+
+      served[0] = -1.25; // the server kept other weights than the learner's
+      BackendException e = assertThrows(BackendException.class, l::step);
+      assertEquals(BackendException.Code.OUT_OF_SYNC, e.code());
+      assertTrue(
+          e.getMessage()
+              .startsWith(
+                  "Expected the policy samples of step 2 from the weights of"
+                      + " step 1, found samples served as policy@1 whose log-probability differs from"
+                      + " the learner's by 0.2500 nats"),
+          e.getMessage());
+      assertEquals(1, steps.get());
+      verify(learner, times(1)).step(anyList());
+
+      served[0] = -1.0;
+      m = l.step();
+      assertEquals(2, m.step());
+      // both roles of step 1 were published again before the retry sampled
+      verify(publisher, times(2)).publish(learner, PolicyRole.POLICY, 1);
+      verify(publisher, times(2)).publish(learner, PolicyRole.ANCHOR, 1);
+    }
+  }
+
+  @Test
+  void step_samplerWithoutLogProbsOrStale_reportsNoSyncError() {
+    try (JbondLoop l = loop().build()) {
+      assertTrue(!l.step().extras().containsKey("samplerLogProbError"));
+    }
+    double[] served = {-1.0};
+    samplerWithLogProbs(served);
+    try (JbondLoop l = loop().optStaleness(1).optImportanceCorrection(false).build()) {
+      // the first step's samples come from the current weights; later ones are one step old and
+      // not compared (the importance correction weights them instead)
+      assertEquals(0.0, l.step().extras().get("samplerLogProbError"), 0.0);
+      served[0] = -7.0;
+      assertTrue(!l.step().extras().containsKey("samplerLogProbError"));
+      assertTrue(!l.step().extras().containsKey("samplerLogProbError"));
+    }
+  }
+
   @Test
   void step_batchesAllSamplesIntoOneRewardRequest() {
     try (JbondLoop l = loop().build()) {

@@ -65,6 +65,7 @@ final class ServerErrors {
             case DEADLINE_EXCEEDED -> Status.DEADLINE_EXCEEDED;
             case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
             case INTERNAL -> Status.INTERNAL;
+            case OUT_OF_SYNC -> Status.FAILED_PRECONDITION;
           };
     } else {
       status = Status.INTERNAL;

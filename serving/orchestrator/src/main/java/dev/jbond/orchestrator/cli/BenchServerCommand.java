@@ -367,7 +367,8 @@ public final class BenchServerCommand implements Callable<Integer> {
             r.maxKl(),
             r.importanceCorrection(),
             r.importanceBound(),
-            r.reuseForward()));
+            r.reuseForward(),
+            r.samplerLogProbTolerance()));
   }
 
   private void report(

@@ -413,7 +413,8 @@ public final class BenchStepCommand implements Callable<Integer> {
             r.maxKl(),
             true,
             r.importanceBound(),
-            setting.reuseForward);
+            setting.reuseForward,
+            r.samplerLogProbTolerance());
     RunConfig c =
         new RunConfig(
             base.policy(),

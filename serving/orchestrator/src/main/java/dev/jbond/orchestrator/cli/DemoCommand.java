@@ -216,6 +216,6 @@ public final class DemoCommand implements Callable<Integer> {
         // 16 policy samples per held-out prompt: with 4 the KL / frontier ratio of one evaluation
         // scatters by +-0.4
         new RunConfig.Eval(16, 16, 0, 1.0, 0, 1.0),
-        new RunConfig.Run(steps, seed, 0, every, every, 3, 2, false, null, true, 2.0, true));
+        new RunConfig.Run(steps, seed, 0, every, every, 3, 2, false, null, true, 2.0, true, 0.01));
   }
 }

@@ -83,7 +83,7 @@ public record RunConfig(
             0,
             64),
         new Eval(4, 16, 0, 1.0, 0, 1.0),
-        new Run(1000, 0, 0, 100, 100, 3, 2, false, null, true, 2.0, true));
+        new Run(1000, 0, 0, 100, 100, 3, 2, false, null, true, 2.0, true, 0.01));
   }
 
   /**
@@ -453,6 +453,9 @@ public record RunConfig(
    * @param reuseForward run the policy's forward pass over what a step trains on once, for the
    *     log-probabilities and the step's backward pass; false runs every forward pass on its own
    *     (the paper's order, a baseline for benchmarks)
+   * @param samplerLogProbTolerance how far, in nats per sequence, the sampler's log-probability of
+   *     a policy sample may lie from the learner's when the samples come from the weights being
+   *     trained (staleness 0) before the step fails as out of sync (0.01 suits float32 serving)
    */
   @Introspected
   public record Run(
@@ -469,5 +472,7 @@ public record RunConfig(
           Double maxKl,
       boolean importanceCorrection,
       @DecimalMin(value = "1", message = "expected a value >= 1") double importanceBound,
-      boolean reuseForward) {}
+      boolean reuseForward,
+      @DecimalMin(value = "0", inclusive = false, message = "expected a value > 0")
+          double samplerLogProbTolerance) {}
 }

@@ -229,6 +229,7 @@ public final class RunEngine {
               .optTrackReferenceKl(run.trackReferenceKl())
               .optImportanceCorrection(run.importanceCorrection())
               .optReuseForward(run.reuseForward())
+              .optSamplerLogProbTolerance(run.samplerLogProbTolerance())
               .optMetricsSink(captured::set);
       if (run.maxKl() != null) {
         builder.optMaxKl(run.maxKl());

@@ -18,14 +18,22 @@ class BenchStepCommandTest {
       double sample, double learner, double publish, double eval, double total) {
     return step(
         Map.of(
-            "sample", sample - 10,
-            "score", 10.0,
-            "logprobs", (learner - publish) / 2,
-            "learn", (learner - publish) / 2,
-            "publish", publish,
-            "eval", eval,
-            "checkpoint", 0.0,
-            "total", total));
+            "sample",
+            sample - 10,
+            "score",
+            10.0,
+            "logprobs",
+            (learner - publish) / 2,
+            "learn",
+            (learner - publish) / 2,
+            "publish",
+            publish,
+            "eval",
+            eval,
+            "checkpoint",
+            0.0,
+            "total",
+            total));
   }
 
   @Test
@@ -34,9 +42,7 @@ class BenchStepCommandTest {
     // for 400 while step 3's samples take 200: 440 / 400 (its 1000 ms of evaluation left out)
     List<StepMetrics> run =
         List.of(
-            step(200, 300, 50, 0, 550),
-            step(500, 400, 50, 1000, 1440),
-            step(200, 350, 50, 0, 380));
+            step(200, 300, 50, 0, 550), step(500, 400, 50, 1000, 1440), step(200, 350, 50, 0, 380));
 
     List<Double> ratios = BenchStepCommand.overlapRatios(run);
 
