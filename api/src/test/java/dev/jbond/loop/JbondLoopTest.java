@@ -60,20 +60,7 @@ class JbondLoopTest {
     reward = mock(RewardModel.class);
     learner = mock(PolicyLearner.class);
     publisher = mock(WeightPublisher.class);
-    when(sampler.sample(anyList(), anyInt(), any(), anyLong()))
-        .thenAnswer(
-            inv -> {
-              List<Prompt> ps = inv.getArgument(0);
-              int k = inv.getArgument(1);
-              PolicyRole role = inv.getArgument(2);
-              List<Generation> out = new ArrayList<>();
-              for (Prompt p : ps) {
-                for (int j = 0; j < k; j++) {
-                  out.add(generation(p, j, role.label(), servedPolicy.get()));
-                }
-              }
-              return out;
-            });
+    samplerWithLogProbs(null);
     when(reward.score(anyList()))
         .thenAnswer(
             inv -> {
@@ -243,7 +230,10 @@ class JbondLoopTest {
     }
   }
 
-  /** A sampler whose policy samples carry per-token log-probs summing to {@code policyLogProb}. */
+  /**
+   * A sampler whose policy samples carry per-token log-probs summing to {@code policyLogProb[0]}
+   * (anchor samples -1), or none when {@code policyLogProb} is null.
+   */
   private void samplerWithLogProbs(double[] policyLogProb) {
     when(sampler.sample(anyList(), anyInt(), any(), anyLong()))
         .thenAnswer(
@@ -255,6 +245,10 @@ class JbondLoopTest {
               for (Prompt p : ps) {
                 for (int j = 0; j < k; j++) {
                   Generation g = generation(p, j, role.label(), servedPolicy.get());
+                  if (policyLogProb == null) {
+                    out.add(g);
+                    continue;
+                  }
                   double lp = role == PolicyRole.POLICY ? policyLogProb[0] : -1.0;
                   out.add(
                       new Generation(

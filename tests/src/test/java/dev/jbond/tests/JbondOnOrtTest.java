@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jbond.Prompt;
 import dev.jbond.loop.JbondLoop;
-import dev.jbond.loop.PromptSource;
 import dev.jbond.metrics.StepMetrics;
 import dev.jbond.models.decoder.DecoderConfig;
 import dev.jbond.models.decoder.DecoderWeights;
@@ -44,14 +43,7 @@ class JbondOnOrtTest {
             DirectSampler.builder(model, SamplingConfig.builder().setMaxNewTokens(8).build())
                 .build();
         JbondLoop loop =
-            JbondLoop.builder(
-                    Jbond.builder().optEta(0.05).build(),
-                    sampler,
-                    new TinyJbond.LowTokenReward(),
-                    learner,
-                    new LearnerPublisher(sampler),
-                    PromptSource.shuffled(prompts, 8, 3))
-                .optSeed(4)
+            TinyJbond.loop(sampler, learner, new LearnerPublisher(sampler))
                 .optTrackReferenceKl(true)
                 .optMetricsSink(metrics::add)
                 .build()) {

@@ -43,6 +43,21 @@ final class RunFiles {
     return file;
   }
 
+  /**
+   * Removes what the serving side's float rounding decides (the dynamic batcher groups requests
+   * differently from run to run): {@code samplerLogProbError} in the extras, a difference of about
+   * 1e-5 nats whose last digits vary while the samples themselves are identical.
+   */
+  @SuppressWarnings("unchecked")
+  static void removeServingNoise(Map<String, Object> metricsLine) {
+    Object extras = metricsLine.get("extras");
+    if (extras instanceof Map<?, ?> map) {
+      Map<String, Object> copy = new java.util.LinkedHashMap<>((Map<String, Object>) map);
+      copy.remove("samplerLogProbError");
+      metricsLine.put("extras", copy);
+    }
+  }
+
   /** The lines of a JSON-lines file as maps, without their {@code timings}. */
   static List<Map<String, Object>> linesWithoutTimings(Path file) throws IOException {
     List<Map<String, Object>> out = new ArrayList<>();
@@ -55,6 +70,7 @@ final class RunFiles {
       }
       Map<String, Object> m = new LinkedHashMap<>(Json.parseObject(line));
       m.remove("timings");
+      removeServingNoise(m);
       out.add(m);
     }
     return out;

@@ -8,14 +8,12 @@ import dev.jbond.BackendException;
 import dev.jbond.ModelVersion;
 import dev.jbond.PolicyRole;
 import dev.jbond.loop.JbondLoop;
-import dev.jbond.loop.PromptSource;
 import dev.jbond.metrics.StepMetrics;
 import dev.jbond.models.decoder.DecoderWeights;
 import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.models.generate.DirectSampler;
 import dev.jbond.models.generate.LearnerPublisher;
 import dev.jbond.models.generate.SamplingConfig;
-import dev.jbond.objective.Jbond;
 import dev.jbond.onnx.train.OrtPolicyLearner;
 import dev.jbond.serving.TritonSampler;
 import dev.jbond.serving.TritonWeightPublisher;
@@ -102,16 +100,7 @@ class SamplerSyncTest {
       OrtPolicyLearner learner, PolicySampler sampler, WeightPublisher publisher) {
     List<StepMetrics> metrics = new ArrayList<>();
     try (JbondLoop loop =
-        JbondLoop.builder(
-                Jbond.builder().optEta(0.05).build(),
-                sampler,
-                new TinyJbond.LowTokenReward(),
-                learner,
-                publisher,
-                PromptSource.shuffled(TinyJbond.prompts(), 8, 3))
-            .optSeed(4)
-            .optMetricsSink(metrics::add)
-            .build()) {
+        TinyJbond.loop(sampler, learner, publisher).optMetricsSink(metrics::add).build()) {
       loop.run((int) DROPPED - 1);
       ModelVersion stale = loop.servedVersions().get(PolicyRole.POLICY);
       loop.step(); // publishes version 3, which is dropped

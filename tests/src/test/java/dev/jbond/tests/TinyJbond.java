@@ -3,11 +3,17 @@ package dev.jbond.tests;
 import dev.jbond.Generation;
 import dev.jbond.Prompt;
 import dev.jbond.TokenSequence;
+import dev.jbond.loop.JbondLoop;
+import dev.jbond.loop.PromptSource;
 import dev.jbond.metrics.StepMetrics;
 import dev.jbond.models.decoder.DecoderConfig;
+import dev.jbond.objective.Jbond;
 import dev.jbond.onnx.train.LearnerConfig;
 import dev.jbond.onnx.train.LearningRateSchedule;
+import dev.jbond.spi.PolicyLearner;
+import dev.jbond.spi.PolicySampler;
 import dev.jbond.spi.RewardModel;
+import dev.jbond.spi.WeightPublisher;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -47,6 +53,22 @@ final class TinyJbond {
         .optSchedule(LearningRateSchedule.constant(0))
         .optContextLength(16)
         .build();
+  }
+
+  /**
+   * The loop the end-to-end tests run: J-BOND with eta 0.05, the low-token reward, the prompts in
+   * batches of 8 shuffled with seed 3, run seed 4.
+   */
+  static JbondLoop.Builder loop(
+      PolicySampler sampler, PolicyLearner learner, WeightPublisher publisher) {
+    return JbondLoop.builder(
+            Jbond.builder().optEta(0.05).build(),
+            sampler,
+            new LowTokenReward(),
+            learner,
+            publisher,
+            PromptSource.shuffled(prompts(), 8, 3))
+        .optSeed(4);
   }
 
   /** Mean of the steps' policy reward. */

@@ -605,11 +605,7 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
                 .run(feed(feed, forwardInputs, PolicyRole.POLICY), forwardFetches)) {
           float[] values = sequenceLogProbs(result, run.rows().size());
           backward(feed, result, feed.map().get(PolicyGraphs.WEIGHTS), target);
-          double loss = 0;
-          for (int r = 0; r < values.length; r++) {
-            loss += weights[run.rows().get(r).index()] * values[r];
-          }
-          return loss;
+          return weightedSum(run, weights, values);
         } catch (OrtException e) {
           throw OrtFailures.wrap(e, "run a train step of model '" + model.name() + "'");
         }
@@ -620,16 +616,20 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
           trainSession
               .unwrap()
               .run(all, Set.of(PolicyGraphs.SEQUENCE_LOGPROBS), target.tensors())) {
-        float[] values = sequenceLogProbs(result, run.rows().size());
-        double loss = 0;
-        for (int r = 0; r < values.length; r++) {
-          loss += weights[run.rows().get(r).index()] * values[r];
-        }
-        return loss;
+        return weightedSum(run, weights, sequenceLogProbs(result, run.rows().size()));
       } catch (OrtException e) {
         throw OrtFailures.wrap(e, "run a train step of model '" + model.name() + "'");
       }
     }
+  }
+
+  /** {@code sum_r weights[row r] * values[r]}: a run's share of the loss. */
+  private static double weightedSum(TokenBatch.Run run, double[] weights, float[] values) {
+    double loss = 0;
+    for (int r = 0; r < values.length; r++) {
+      loss += weights[run.rows().get(r).index()] * values[r];
+    }
+    return loss;
   }
 
   /** Each carried value's element type number and rank, as the forward session reports them. */

@@ -178,7 +178,7 @@ class RunConfigLoaderTest {
             "run: {step: 3}",
             "run.step: unknown key, expected one of [steps, seed, staleness, checkpoint-every,"
                 + " eval-every, keep-checkpoints, step-retries, track-reference-kl, max-kl,"
-                + " importance-correction, importance-bound, reuse-forward, sampler-logprob-tolerance]"),
+                + " importance-correction, importance-bound, reuse-forward, sampler-log-prob-tolerance]"),
         Arguments.of("run: {steps: ten}", "run.steps: expected an integer, found \"ten\""),
         Arguments.of("run: {steps: 0}", "run.steps: expected an integer >= 1, found 0"),
         Arguments.of("run: {staleness: 2}", "run.staleness: expected 0 or 1, found 2"),
@@ -301,7 +301,7 @@ class RunConfigLoaderTest {
     assertEquals(
         "run.stepz: unknown key, expected one of [steps, seed, staleness, checkpoint-every,"
             + " eval-every, keep-checkpoints, step-retries, track-reference-kl, max-kl,"
-            + " importance-correction, importance-bound, reuse-forward, sampler-logprob-tolerance]",
+            + " importance-correction, importance-bound, reuse-forward, sampler-log-prob-tolerance]",
         assertThrows(
                 ConfigException.class,
                 () -> loader.load(file, dir, java.util.List.of("run.stepz=3")))
