@@ -52,7 +52,12 @@ import java.util.function.LongSupplier;
  *   <li>sample per the objective's {@link SamplePlan}: policy samples and comparison (anchor or
  *       reference) samples, each as one batched request;
  *   <li>score all samples with one reward request;
- *   <li>compute the sequence log-probabilities the objective needs, plus those for the metrics;
+ *   <li>compute the sequence log-probabilities the objective needs, plus those for the metrics: the
+ *       policy's in one forward pass over what the step trains on ({@link
+ *       PolicyLearner#prepareStep}, which the step's backward pass reuses), the anchor's (and the
+ *       reference's when tracked) on their own; at staleness 0, check that the sampler's
+ *       log-probabilities of the policy samples agree with the learner's (the served weights are
+ *       the trained ones);
  *   <li>compute the weights ({@link Objective#weights}) and take one optimizer step;
  *   <li>update the anchor per the objective's schedule;
  *   <li>publish the new policy (and anchor) versions, emit {@link StepMetrics}, and checkpoint
