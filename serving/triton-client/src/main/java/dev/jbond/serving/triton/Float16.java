@@ -75,6 +75,22 @@ final class Float16 {
   }
 
   /**
+   * Returns the BF16 bits nearest to {@code value}: its upper half, rounded to nearest with ties to
+   * even; NaN stays a quiet NaN.
+   *
+   * @param value the value
+   * @return the 16 bits
+   */
+  static short bf16FromFloat(float value) {
+    int bits = Float.floatToRawIntBits(value);
+    if ((bits & 0x7fffffff) > 0x7f800000) {
+      return (short) ((bits >>> 16) | 0x40); // NaN: keep the sign and make it quiet
+    }
+    int rounded = bits + 0x7fff + ((bits >>> 16) & 1); // may carry up to infinity, as it should
+    return (short) (rounded >>> 16);
+  }
+
+  /**
    * Returns the value of BF16 bits (the upper half of a {@code float}).
    *
    * @param bf16 the 16 bits

@@ -128,12 +128,38 @@ public final class TritonTensor {
    * @throws IllegalArgumentException when the element count does not match the shape
    */
   public static TritonTensor ofFp16(String name, long[] shape, float... values) {
+    return halves(name, TritonDatatype.FP16, shape, values, Float16::fromFloat);
+  }
+
+  /**
+   * Returns a {@link TritonDatatype#BF16} tensor, rounding each value to the nearest bfloat16 (ties
+   * to even).
+   *
+   * @param name the tensor name, non-empty
+   * @param shape the dimensions, each {@code >= 0}
+   * @param values the elements, row-major
+   * @return the tensor
+   * @throws IllegalArgumentException when the element count does not match the shape
+   */
+  public static TritonTensor ofBf16(String name, long[] shape, float... values) {
+    return halves(name, TritonDatatype.BF16, shape, values, Float16::bf16FromFloat);
+  }
+
+  /** A 16-bit float tensor, each value narrowed by {@code narrow}. */
+  private static TritonTensor halves(
+      String name, TritonDatatype datatype, long[] shape, float[] values, FloatNarrowing narrow) {
     int n = checkCount(name, shape, values.length);
     ByteBuffer buffer = allocate(n, 2);
     for (float v : values) {
-      buffer.putShort(Float16.fromFloat(v));
+      buffer.putShort(narrow.bits(v));
     }
-    return create(name, TritonDatatype.FP16, shape, n, buffer.array());
+    return create(name, datatype, shape, n, buffer.array());
+  }
+
+  /** float to 16 bits. */
+  @FunctionalInterface
+  private interface FloatNarrowing {
+    short bits(float value);
   }
 
   /**
