@@ -1079,9 +1079,10 @@ public final class JbondLoop implements AutoCloseable {
     /**
      * Sets whether the policy's log-probabilities of the comparison samples (the anchor samples
      * that J-BOND and BOND compare) are computed each step. They feed only the {@code lossForward}
-     * metric (and so {@code loss}), never the sequence weights: switching it off saves one forward
-     * pass over {@code prompts x comparison samples} sequences per step, and those two metrics are
-     * then reported as {@code null}.
+     * metric (and so {@code loss}), never the sequence weights; those two metrics are then reported
+     * as {@code null}. With the forward pass reused ({@link #optReuseForward}, the default) they
+     * come from the step's own forward pass and cost nothing; in the naive order switching it off
+     * saves one forward pass over {@code prompts x comparison samples} sequences per step.
      *
      * @param track default true
      * @return this builder

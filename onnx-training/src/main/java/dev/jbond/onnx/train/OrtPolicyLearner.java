@@ -71,17 +71,20 @@ import java.util.Set;
  * <p>State. Three weight sets (policy, EMA anchor, frozen reference) of the model's trainable
  * parameters live in one contiguous direct buffer each; ONNX Runtime reads them in place (the
  * parameters are graph inputs, fed as tensors over slices of the buffer). Gradients are written by
- * ONNX Runtime in place into one contiguous buffer (pinned outputs). Two sessions are open: the
+ * ONNX Runtime in place into one contiguous buffer (pinned outputs). Three sessions are open: the
  * log-probability graph, shared by all roles (so roles with equal weights give bit-equal results),
- * and the train graph: the same plus {@code loss = sum_s w_s * sequence_logprobs[s]} and, from
+ * and the train graph (the same plus {@code loss = sum_s w_s * sequence_logprobs[s]} and, from
  * {@link dev.jbond.onnx.autodiff.GradientBuilder}, its gradient with respect to every trainable
- * parameter.
+ * parameter) cut into a forward and a backward part ({@code PolicyGraphs.Split}): the forward part
+ * also hands the backward part the values it reads. So {@link #prepareStep} can run the forward
+ * pass of a step before its weights are known and the step then runs only the backward pass.
  *
- * <p>Call order (as {@link PolicyLearner}): {@link #logProbs} any number of times, then {@link
- * #step}, then {@link #updateAnchor}; {@link #snapshot}, {@link #restore} and {@link #export}
- * between steps. Not thread-safe. The creator closes the learner; {@link #close()} releases the
- * sessions and tensors and is idempotent; other methods then throw {@code IllegalStateException}.
- * {@code OrtException}s surface as {@link dev.jbond.BackendException}.
+ * <p>Call order (as {@link PolicyLearner}): {@link #logProbs} any number of times and at most one
+ * {@link #prepareStep}, then {@link #step}, then {@link #updateAnchor}; {@link #snapshot}, {@link
+ * #restore} and {@link #export} between steps. Not thread-safe. The creator closes the learner;
+ * {@link #close()} releases the sessions and tensors and is idempotent; other methods then throw
+ * {@code IllegalStateException}. {@code OrtException}s surface as {@link
+ * dev.jbond.BackendException}.
  */
 public final class OrtPolicyLearner extends OrtResource implements PolicyLearner {
   /** Initializers of at least this many bytes go to the side file on {@link #export}. */

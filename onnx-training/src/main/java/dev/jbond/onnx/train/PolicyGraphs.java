@@ -31,9 +31,10 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Builds the two graphs the learner runs from a {@link PolicyModel}: the log-probability graph and
- * the train graph. In both, every trainable parameter becomes a graph input of the same name, so
- * that the weights of any role are fed (zero-copy) at run time.
+ * Builds the graphs the learner runs from a {@link PolicyModel}: the log-probability graph and the
+ * train graph, which {@link #split} cuts into the forward and backward part the learner runs. In
+ * both, every trainable parameter becomes a graph input of the same name, so that the weights of
+ * any role are fed (zero-copy) at run time.
  *
  * <p>Log-probability graph: inputs of the policy plus {@value #TARGET_IDS} INT64 {@code [B, T]}
  * (the token at position {@code t + 1} for position {@code t}, 0 where there is none) and {@value
