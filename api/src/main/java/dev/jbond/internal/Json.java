@@ -152,6 +152,24 @@ public final class Json {
   }
 
   /**
+   * Describes a parsed value for an error message: a string in quotes, "an array", "an object",
+   * else the value as text ({@code null} for null).
+   *
+   * @param value a value as {@link #parse} returns it
+   * @return the description
+   */
+  public static String describeValue(Object value) {
+    if (value instanceof String s) {
+      return "\"" + s + "\"";
+    } else if (value instanceof List<?>) {
+      return "an array";
+    } else if (value instanceof Map<?, ?>) {
+      return "an object";
+    }
+    return String.valueOf(value);
+  }
+
+  /**
    * Parses one JSON value; only whitespace may surround it.
    *
    * @param text the JSON text

@@ -232,7 +232,7 @@ public final class ChatTemplate {
                 + "' to be a string, an object with a string 'content', or null in "
                 + name
                 + ", found "
-                + describe(spec));
+                + Json.describeValue(spec));
       }
     }
     return Optional.of(
@@ -248,7 +248,7 @@ public final class ChatTemplate {
           "Expected 'chat_template' to be a string or a list of {name, template} objects in "
               + name
               + ", found "
-              + describe(value));
+              + Json.describeValue(value));
     }
     List<String> names = new ArrayList<>();
     String found = null;
@@ -260,7 +260,7 @@ public final class ChatTemplate {
             "Expected {\"name\": string, \"template\": string} objects in 'chat_template' of "
                 + name
                 + ", found "
-                + describe(list.get(i))
+                + Json.describeValue(list.get(i))
                 + " at position "
                 + i);
       }
@@ -421,16 +421,5 @@ public final class ChatTemplate {
 
   private static String oneLine(String text) {
     return text == null ? "" : text.strip().replaceAll("\\s*(\r\n|\r|\n)\\s*", " ");
-  }
-
-  private static String describe(Object value) {
-    if (value instanceof String s) {
-      return "\"" + s + "\"";
-    } else if (value instanceof List<?>) {
-      return "an array";
-    } else if (value instanceof Map<?, ?>) {
-      return "an object";
-    }
-    return String.valueOf(value);
   }
 }

@@ -1,7 +1,6 @@
 package dev.jbond.models.chat;
 
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
-import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.objects.SafeString;
 import dev.jbond.internal.Json;
 import java.math.BigDecimal;
@@ -22,15 +21,10 @@ import jinjava.javax.el.ELException;
  * indent}, {@code sort_keys}, {@code ensure_ascii} (escape every non-ASCII character as {@code
  * \}{@code uXXXX}).
  */
-final class ToJsonFilter implements Filter {
+final class ToJsonFilter extends KeywordFilter {
   @Override
   public String getName() {
     return "tojson";
-  }
-
-  @Override
-  public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
-    return filter(var, interpreter, (Object[]) args, Map.of());
   }
 
   @Override

@@ -1,7 +1,6 @@
 package dev.jbond.models.chat;
 
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
-import com.hubspot.jinjava.lib.filter.Filter;
 import java.util.Map;
 
 /**
@@ -9,15 +8,10 @@ import java.util.Map;
  * Unicode whitespace such as U+00A0 and U+3000 (Jinjava's own {@code trim} strips only characters
  * up to U+0020). An undefined value or None gives the empty string.
  */
-final class TrimFilter implements Filter {
+final class TrimFilter extends KeywordFilter {
   @Override
   public String getName() {
     return "trim";
-  }
-
-  @Override
-  public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
-    return filter(var, interpreter, (Object[]) args, Map.of());
   }
 
   @Override

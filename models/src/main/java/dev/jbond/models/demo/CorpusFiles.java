@@ -386,16 +386,8 @@ public final class CorpusFiles {
         "Expected " + expected + " on line " + (index + 1) + " of " + file + ", found " + found);
   }
 
+  /** A value for an error message: {@link Json#describeValue}, and "none" for a missing key. */
   private static String describe(Object value) {
-    if (value == null) {
-      return "none";
-    } else if (value instanceof String s) {
-      return "\"" + s + "\"";
-    } else if (value instanceof List<?>) {
-      return "an array";
-    } else if (value instanceof Map<?, ?>) {
-      return "an object";
-    }
-    return String.valueOf(value);
+    return value == null ? "none" : Json.describeValue(value);
   }
 }

@@ -191,11 +191,7 @@ public final class TritonWeightPublisher implements WeightPublisher {
       throw new IllegalArgumentException(
           "Expected weights of " + decoder + ", found " + weights.config());
     }
-    Map<String, Tensor> tensors = new LinkedHashMap<>();
-    for (String name : decoder.parameterShapes().keySet()) {
-      tensors.put(name, weights.tensor(name));
-    }
-    return publishWeights(role, tensors, version);
+    return publishWeights(role, tensors(weights), version);
   }
 
   /**
@@ -234,10 +230,14 @@ public final class TritonWeightPublisher implements WeightPublisher {
     if (files != null) {
       return learner.weights(role);
     }
-    DecoderWeights w = DecoderWeights.fromInitializers(decoder, learner.weights(role));
+    return tensors(DecoderWeights.fromInitializers(decoder, learner.weights(role)));
+  }
+
+  /** Decoder weights by full-sequence graph name, in the decoder's parameter order. */
+  private Map<String, Tensor> tensors(DecoderWeights weights) {
     Map<String, Tensor> tensors = new LinkedHashMap<>();
     for (String name : decoder.parameterShapes().keySet()) {
-      tensors.put(name, w.tensor(name));
+      tensors.put(name, weights.tensor(name));
     }
     return tensors;
   }
