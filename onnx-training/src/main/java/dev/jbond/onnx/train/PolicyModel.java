@@ -570,6 +570,47 @@ public final class PolicyModel {
     return ties;
   }
 
+  /**
+   * Returns this model with another graph of the same inputs, vocabulary and context whose trained
+   * parameters are exactly {@code trainable}; every other initializer stays frozen. For graphs
+   * derived from this model's, such as one with low-rank adapter branches ({@link
+   * dev.jbond.onnx.lora.LoraPolicy}); the graph is not probed again.
+   *
+   * @param graph the graph; its output {@value #LOGITS} keeps this model's meaning
+   * @param name the new model's name
+   * @param trainable the names of FLOAT initializers of {@code graph} to train, in order
+   * @return the model
+   * @throws IllegalArgumentException when a name is not a FLOAT initializer of {@code graph}, or
+   *     none is given
+   */
+  public PolicyModel withTrainable(Graph graph, String name, List<String> trainable) {
+    Objects.requireNonNull(graph, "graph");
+    Objects.requireNonNull(name, "name");
+    Checks.checkArgument(
+        !trainable.isEmpty(), "Expected at least one trainable parameter for model '%s'", name);
+    List<ParameterSpec> specs = new ArrayList<>();
+    for (String p : trainable) {
+      Tensor t = graph.initializer(p).orElse(null);
+      Checks.checkArgument(
+          t != null && t.elementType() == ElementType.FLOAT,
+          "Expected FLOAT initializer '%s' to train in model '%s', found %s",
+          p,
+          name,
+          t == null ? "none" : t.elementType());
+      specs.add(ParameterSpec.of(p, t.shape()));
+    }
+    return new PolicyModel(
+        name,
+        graph.toModel(),
+        Optional.empty(),
+        vocabularySize,
+        attentionMask,
+        positionIds,
+        specs,
+        contextLength,
+        ties);
+  }
+
   /** The model as loaded, data inline; protos are immutable. */
   ModelProto proto() {
     return proto;

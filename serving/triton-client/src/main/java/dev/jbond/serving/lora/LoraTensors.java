@@ -1,6 +1,7 @@
 package dev.jbond.serving.lora;
 
 import dev.jbond.internal.Checks;
+import dev.jbond.onnx.lora.LoraAdapter;
 import dev.jbond.serving.triton.TritonDatatype;
 import dev.jbond.serving.triton.TritonTensor;
 import java.util.List;

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jbond.onnx.lora.LoraAdapter;
+import dev.jbond.onnx.lora.LoraModule;
 import dev.jbond.serving.triton.TritonDatatype;
 import dev.jbond.serving.triton.TritonTensor;
 import java.nio.ByteBuffer;

@@ -1,4 +1,4 @@
-package dev.jbond.serving.lora;
+package dev.jbond.onnx.lora;
 
 import java.util.Arrays;
 import java.util.Locale;

@@ -1,4 +1,4 @@
-package dev.jbond.serving.lora;
+package dev.jbond.onnx.lora;
 
 import dev.jbond.internal.Checks;
 import java.util.Objects;
