@@ -41,6 +41,6 @@ public final class LearnerPublisher implements WeightPublisher {
     if (served.version() == version) {
       return served;
     }
-    return sampler.publish(role, ((OrtPolicyLearner) learner).weights(role), version);
+    return sampler.publish(role, ((OrtPolicyLearner) learner).servedWeights(role), version);
   }
 }

@@ -16,6 +16,7 @@ import dev.jbond.onnx.graph.ElementType;
 import dev.jbond.onnx.graph.Graph;
 import dev.jbond.onnx.graph.ModelFiles;
 import dev.jbond.onnx.graph.Tensor;
+import dev.jbond.onnx.lora.LoraPolicy;
 import dev.jbond.onnx.ort.OptimizationLevel;
 import dev.jbond.onnx.ort.OrtEnvironments;
 import dev.jbond.onnx.ort.OrtFailures;
@@ -94,6 +95,10 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
   private static final double CLIP_EPSILON = 1e-6;
 
   private final PolicyModel model;
+
+  /** The adapters this learner trains, or null when it trains the whole model. */
+  private final LoraPolicy lora;
+
   private final LearnerConfig config;
   private final OrtEnvironment environment;
   private final OptionalInt context;
@@ -128,12 +133,13 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
   private final List<AutoCloseable> owned = new ArrayList<>();
   private long step;
 
-  private OrtPolicyLearner(PolicyModel model, LearnerConfig config) {
+  private OrtPolicyLearner(PolicyModel model, LearnerConfig config, LoraPolicy lora) {
     Checks.verify(
         ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN,
         "Expected a little-endian platform, found %s",
         ByteOrder.nativeOrder());
     this.model = model;
+    this.lora = lora;
     this.config = config;
     this.environment = OrtEnvironments.shared();
     this.context =
@@ -232,7 +238,7 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
    */
   public static OrtPolicyLearner open(Path model, LearnerConfig config) throws IOException {
     Objects.requireNonNull(config, "config");
-    return new OrtPolicyLearner(PolicyModel.load(model), config);
+    return new OrtPolicyLearner(PolicyModel.load(model), config, null);
   }
 
   /**
@@ -248,7 +254,46 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
   public static OrtPolicyLearner create(PolicyModel model, LearnerConfig config) {
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(config, "config");
-    return new OrtPolicyLearner(model, config);
+    return new OrtPolicyLearner(model, config, null);
+  }
+
+  /**
+   * Opens a learner that trains low-rank adapters of a policy ({@link LoraPolicy#model()}): only
+   * the adapters are trained, optimised, averaged into the anchor and snapshotted; all three roles
+   * start at the fresh adapters (the base model). {@link #servedWeights} and {@link #export} give
+   * the base model's weights with a role's adapters merged in.
+   *
+   * @param lora the adapted policy
+   * @param config the training settings
+   * @return the learner; the caller closes it
+   * @throws dev.jbond.BackendException when ONNX Runtime fails
+   */
+  public static OrtPolicyLearner create(LoraPolicy lora, LearnerConfig config) {
+    Objects.requireNonNull(lora, "lora");
+    Objects.requireNonNull(config, "config");
+    return new OrtPolicyLearner(lora.model(), config, lora);
+  }
+
+  /**
+   * Returns the adapters this learner trains, when it trains adapters.
+   *
+   * @return the adapted policy, or empty when the learner trains the whole model
+   */
+  public Optional<LoraPolicy> lora() {
+    return Optional.ofNullable(lora);
+  }
+
+  /**
+   * Returns one role's weights as a server of the whole model needs them: {@link #weights} when the
+   * learner trains the whole model, else the base model's trained parameters with the role's
+   * adapters merged in ({@link LoraPolicy#merged}).
+   *
+   * @param role which weights
+   * @return parameter name of the (base) model to FLOAT tensor
+   * @throws IllegalStateException when the learner is closed
+   */
+  public Map<String, Tensor> servedWeights(PolicyRole role) {
+    return lora == null ? weights(role) : lora.merged(weights(role));
   }
 
   private <T extends AutoCloseable> T own(T resource) {
@@ -767,13 +812,15 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
   /**
    * Exports one role's weights as a standalone ONNX model.
    *
-   * <p>Writes the original model with the role's weights as its initializers, initializers of at
-   * least {@value #EXPORT_EXTERNAL_DATA_THRESHOLD} bytes in the side file {@code <model
-   * file>.data}. {@code target} is the {@code .onnx} file when its name ends in {@code .onnx}, else
-   * a directory (created if needed) that receives {@value PolicyModel#MODEL_FILE}. The model's
-   * metadata records provenance: {@code jbond.role}, {@code jbond.step}, {@code
-   * jbond.source_model}, {@code jbond.learner_config} and, when known, {@code jbond.source_sha256},
-   * {@code jbond.version} (the jar's implementation version) and {@code context_length}.
+   * <p>Writes the original model with the role's weights as its initializers (a learner of adapters
+   * writes the base model with the adapters merged, {@link #servedWeights}, and records them in
+   * {@code jbond.lora}), initializers of at least {@value #EXPORT_EXTERNAL_DATA_THRESHOLD} bytes in
+   * the side file {@code <model file>.data}. {@code target} is the {@code .onnx} file when its name
+   * ends in {@code .onnx}, else a directory (created if needed) that receives {@value
+   * PolicyModel#MODEL_FILE}. The model's metadata records provenance: {@code jbond.role}, {@code
+   * jbond.step}, {@code jbond.source_model}, {@code jbond.learner_config} and, when known, {@code
+   * jbond.source_sha256}, {@code jbond.version} (the jar's implementation version) and {@code
+   * context_length}.
    *
    * @param role which weights
    * @param target a {@code .onnx} file or a directory
@@ -793,14 +840,19 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
     if (parent != null) {
       Files.createDirectories(parent);
     }
-    Graph graph = model.graph();
-    weights(role).forEach(graph::replaceInitializer);
+    Graph graph = lora == null ? model.graph() : lora.base().graph();
+    servedWeights(role).forEach(graph::replaceInitializer);
     Map<String, String> provenance = new LinkedHashMap<>();
     provenance.put("jbond.role", role.label());
     provenance.put("jbond.step", Long.toString(step));
     provenance.put("jbond.source_model", model.name());
-    model.sha256().ifPresent(h -> provenance.put("jbond.source_sha256", h));
+    (lora == null ? model : lora.base())
+        .sha256()
+        .ifPresent(h -> provenance.put("jbond.source_sha256", h));
     provenance.put("jbond.learner_config", config.toString());
+    if (lora != null) {
+      provenance.put("jbond.lora", lora.toString());
+    }
     String version = OrtPolicyLearner.class.getPackage().getImplementationVersion();
     if (version != null) {
       provenance.put("jbond.version", version);

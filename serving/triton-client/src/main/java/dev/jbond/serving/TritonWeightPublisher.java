@@ -228,9 +228,9 @@ public final class TritonWeightPublisher implements WeightPublisher {
   /** The learner's weights of a role, by full-sequence graph name. */
   private Map<String, Tensor> trainedWeights(OrtPolicyLearner learner, PolicyRole role) {
     if (files != null) {
-      return learner.weights(role);
+      return learner.servedWeights(role);
     }
-    return tensors(DecoderWeights.fromInitializers(decoder, learner.weights(role)));
+    return tensors(DecoderWeights.fromInitializers(decoder, learner.servedWeights(role)));
   }
 
   /** Decoder weights by full-sequence graph name, in the decoder's parameter order. */

@@ -79,10 +79,7 @@ public final class ExportCommand implements Callable<Integer> {
         role == PolicyRole.POLICY
             ? config.serving().models().policy()
             : config.serving().models().anchor();
-    try (OrtPolicyLearner learner =
-        OrtPolicyLearner.open(
-            policy.fullGraph(),
-            RunComponents.learner(config.optimizer(), config.run().steps(), false))) {
+    try (OrtPolicyLearner learner = RunComponents.openLearner(policy, config, false)) {
       JbondLoop.restoreLearner(
           FileCheckpointStore.open(dir.checkpoints(), Integer.MAX_VALUE), chosen, learner);
       Exporter.exportOne(learner, role, policy, name, out);

@@ -91,10 +91,53 @@ public record RunConfig(
    *
    * @param model a jbond model directory ({@code config.json}, {@code model.onnx}, {@code
    *     decode.onnx}, {@code weights.bin}); its weights are the initial policy and anchor
+   * @param lora low-rank adapters to train instead of the whole model (rank 0: the whole model)
    */
   @Introspected
   public record Policy(
-      @NotBlank(message = "expected the path of a model directory") String model) {}
+      @NotBlank(message = "expected the path of a model directory") String model,
+      @NotNull @Valid Lora lora) {
+    /**
+     * A policy whose whole model is trained.
+     *
+     * @param model see the record description
+     */
+    public Policy(String model) {
+      this(model, Lora.OFF);
+    }
+  }
+
+  /**
+   * Low-rank adapters (LoRA): the learner trains only {@code A [r, in]} and {@code B [out, r]} at
+   * each target projection ({@code x W + (alpha / r) (x A^T) B^T}); the reference is the base model
+   * and the anchor an EMA of the adapters. The initial {@code A} is drawn from {@code run.seed}.
+   *
+   * @param rank the adapters' rank r; 0 trains the whole model
+   * @param alpha the scale numerator (the branch is scaled by alpha / r)
+   * @param modules TensorRT-LLM target modules ({@code attn_qkv}, {@code attn_q}, {@code attn_k},
+   *     {@code attn_v}, {@code attn_dense}, {@code mlp_h_to_4h}, {@code mlp_4h_to_h}, {@code
+   *     mlp_gate}); empty: every module the model has except {@code attn_qkv} where {@code attn_q},
+   *     {@code attn_k} and {@code attn_v} exist
+   */
+  @Introspected
+  public record Lora(
+      @Min(value = 0, message = "expected an integer >= 0 (0: train the whole model)") int rank,
+      @DecimalMin(value = "0", inclusive = false, message = "expected a value > 0") double alpha,
+      @NotNull List<String> modules) {
+    /** No adapters: the whole model is trained. */
+    public static final Lora OFF = new Lora(0, 16.0, List.of());
+
+    /**
+     * Validates the components.
+     *
+     * @param rank see the record description
+     * @param alpha see the record description
+     * @param modules see the record description
+     */
+    public Lora {
+      modules = modules == null ? null : List.copyOf(modules);
+    }
+  }
 
   /**
    * The reference policy pi_ref, against which KL and quantiles are measured.

@@ -386,7 +386,7 @@ public final class RunConfigLoader {
     }
     RunConfig.Reward r = c.reward();
     return new RunConfig(
-        new RunConfig.Policy(path(base, c.policy().model())),
+        new RunConfig.Policy(path(base, c.policy().model()), c.policy().lora()),
         new RunConfig.Reference(path(base, c.reference().model())),
         new RunConfig.Reward(
             path(base, r.model()),

@@ -4,6 +4,7 @@ import dev.jbond.PolicyRole;
 import dev.jbond.models.policy.PolicyFiles;
 import dev.jbond.models.triton.TritonModelConfig;
 import dev.jbond.models.triton.TritonRepository;
+import dev.jbond.onnx.lora.LoraPolicy;
 import dev.jbond.onnx.train.OrtPolicyLearner;
 import dev.jbond.onnx.train.PolicyModel;
 import dev.jbond.orchestrator.config.RunConfig;
@@ -93,8 +94,8 @@ public final class Exporter {
         TrtLlmModelConfig.config(name, 64, false, TensorProfile.trtLlm()),
         1,
         source,
-        learner.weights(role));
-    PolicyModel model = learner.model();
+        learner.servedWeights(role));
+    PolicyModel model = learner.lora().map(LoraPolicy::base).orElse(learner.model());
     List<TritonModelConfig.TensorSpec> inputs = new ArrayList<>();
     inputs.add(TritonModelConfig.TensorSpec.of(PolicyModel.INPUT_IDS, "TYPE_INT64", -1, -1));
     if (model.hasAttentionMask()) {

@@ -13,9 +13,15 @@ import dev.jbond.objective.IterativeBond;
 import dev.jbond.objective.Jbond;
 import dev.jbond.objective.Objective;
 import dev.jbond.objective.Reinforce;
+import dev.jbond.onnx.lora.LoraModule;
+import dev.jbond.onnx.lora.LoraPolicy;
+import dev.jbond.onnx.lora.LoraSpec;
+import dev.jbond.onnx.lora.LoraTargets;
 import dev.jbond.onnx.ort.SessionConfig;
 import dev.jbond.onnx.train.LearnerConfig;
 import dev.jbond.onnx.train.LearningRateSchedule;
+import dev.jbond.onnx.train.OrtPolicyLearner;
+import dev.jbond.onnx.train.PolicyModel;
 import dev.jbond.orchestrator.config.ConfigException;
 import dev.jbond.orchestrator.config.RunConfig;
 import dev.jbond.serving.TritonRewardModel;
@@ -24,9 +30,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -88,6 +96,63 @@ public final class RunComponents {
 
   private static int samples(RunConfig.ObjectiveSection objective, int fallback) {
     return objective.policySamples() == null ? fallback : objective.policySamples();
+  }
+
+  /**
+   * Opens the run's learner on the policy's full-sequence graph: of the whole model, or of low-rank
+   * adapters when {@code policy.lora.rank > 0} ({@link #loraSpec}).
+   *
+   * @param policy the policy's files
+   * @param config the run configuration
+   * @param spin whether ONNX Runtime's threads may spin
+   * @return the learner; the caller closes it
+   * @throws IOException when the model cannot be read
+   * @throws ConfigException naming {@code policy.lora.modules} when a module is unknown or absent
+   */
+  public static OrtPolicyLearner openLearner(PolicyFiles policy, RunConfig config, boolean spin)
+      throws IOException {
+    LearnerConfig settings = learner(config.optimizer(), config.run().steps(), spin);
+    RunConfig.Lora lora = config.policy().lora();
+    if (lora.rank() == 0) {
+      return OrtPolicyLearner.open(policy.fullGraph(), settings);
+    }
+    PolicyModel base = PolicyModel.load(policy.fullGraph());
+    LoraPolicy adapted;
+    try {
+      adapted = LoraPolicy.create(base, loraSpec(lora, base, config.run().seed()));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("policy.lora.modules", e.getMessage());
+    }
+    return OrtPolicyLearner.create(adapted, settings);
+  }
+
+  /**
+   * The adapters of {@code policy.lora}: its modules, or when it lists none every module the model
+   * has, with the fused {@code attn_qkv} instead of {@code attn_q}, {@code attn_k} and {@code
+   * attn_v} where the model fuses them (one adapter per layer, as PEFT adapts {@code c_attn}).
+   *
+   * @param lora the section
+   * @param base the policy
+   * @param seed the seed of the adapters' initial {@code A}
+   * @return the specification
+   * @throws IllegalArgumentException naming the known modules when one is unknown
+   */
+  static LoraSpec loraSpec(RunConfig.Lora lora, PolicyModel base, long seed) {
+    if (!lora.modules().isEmpty()) {
+      return LoraSpec.of(lora.rank(), lora.alpha(), lora.modules(), seed);
+    }
+    Set<LoraModule> modules = EnumSet.noneOf(LoraModule.class);
+    LoraTargets.all(base.graph()).forEach(t -> modules.add(t.module()));
+    if (modules.contains(LoraModule.ATTN_QKV)) {
+      modules.removeAll(EnumSet.of(LoraModule.ATTN_Q, LoraModule.ATTN_K, LoraModule.ATTN_V));
+    }
+    if (modules.isEmpty()) {
+      throw new IllegalArgumentException(
+          "Expected projections LoRA can adapt (Llama- or GPT-2-style names) in model '"
+              + base.name()
+              + "', found none");
+    }
+    return new LoraSpec(lora.rank(), lora.alpha(), modules, seed);
   }
 
   /**

@@ -197,9 +197,7 @@ public final class RunEngine {
               t.setDaemon(true);
               return t;
             });
-    try (OrtPolicyLearner learner =
-            OrtPolicyLearner.open(
-                policy.fullGraph(), RunComponents.learner(config.optimizer(), total, spin));
+    try (OrtPolicyLearner learner = RunComponents.openLearner(policy, config, spin);
         RunServing serving = RunServing.start(config, dir, policy, needsReference, spin, listener);
         RewardModel reward = RunComponents.reward(config.reward(), policy, spin, serving)) {
       List<String> notes = policyNotes(policy, learner, config);
@@ -684,7 +682,7 @@ public final class RunEngine {
     if (policy instanceof ExportDirectory export) {
       WeightMapping mapping;
       try {
-        mapping = export.mapping(learner.weights(PolicyRole.POLICY).keySet());
+        mapping = export.mapping(learner.servedWeights(PolicyRole.POLICY).keySet());
       } catch (IllegalArgumentException e) {
         throw new ConfigException("policy.model", e.getMessage());
       }

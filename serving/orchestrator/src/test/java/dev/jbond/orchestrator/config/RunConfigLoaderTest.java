@@ -59,7 +59,16 @@ class RunConfigLoaderTest {
         // policy
         Arguments.of(
             "policy: {model: policy, path: x}",
-            "policy.path: unknown key, expected one of [model]"),
+            "policy.path: unknown key, expected one of [model, lora]"),
+        Arguments.of(
+            "policy: {model: m, lora: {rank: -1}}",
+            "policy.lora.rank: expected an integer >= 0 (0: train the whole model), found -1"),
+        Arguments.of(
+            "policy: {model: m, lora: {rank: 4, alpha: 0}}",
+            "policy.lora.alpha: expected a value > 0, found 0.0"),
+        Arguments.of(
+            "policy: {model: m, lora: {modules: attn_q}}",
+            "policy.lora.modules: expected a list, found \"attn_q\""),
         Arguments.of("policy: {model: [1, 2]}", "policy.model: expected a string, found a list"),
         Arguments.of(
             "policy: {model: ''}",
