@@ -9,12 +9,14 @@ import dev.jbond.serving.embedded.TrtLlmGenerationModel;
 import dev.jbond.serving.triton.TritonChannel;
 import dev.jbond.serving.triton.TritonClient;
 import dev.jbond.serving.triton.TritonClientConfig;
+import dev.jbond.serving.triton.TritonDatatype;
 import dev.jbond.serving.triton.TritonHealthCheck;
 import io.grpc.ManagedChannel;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
 import java.util.SplittableRandom;
@@ -30,12 +32,36 @@ final class TritonServing implements AutoCloseable {
 
   final EmbeddedTritonServer server;
   final TritonClient client;
-  private final ManagedChannel channel;
+  private final List<EmbeddedTritonServer> servers;
+  private final List<ManagedChannel> channels;
 
-  private TritonServing(EmbeddedTritonServer server, ManagedChannel channel, TritonClient client) {
-    this.server = server;
-    this.channel = channel;
+  private TritonServing(
+      List<EmbeddedTritonServer> servers, List<ManagedChannel> channels, TritonClient client) {
+    this.server = servers.get(0);
+    this.servers = servers;
+    this.channels = channels;
     this.client = client;
+  }
+
+  /**
+   * Writes {@code weights} as jbond-policy, jbond-anchor and jbond-reference version 1, serving
+   * LoRA adapters of {@code dtype} per request from a host cache of {@code cacheBytes}.
+   */
+  static void writeLoraRoles(
+      Path repo, DecoderWeights weights, TritonDatatype dtype, long cacheBytes) throws IOException {
+    for (String model : List.of("jbond-policy", "jbond-anchor", "jbond-reference")) {
+      TrtLlmModelConfig.write(
+          repo,
+          TrtLlmModelConfig.withLora(
+              TrtLlmModelConfig.config(model, 64, false, TensorProfile.trtLlm()),
+              TensorProfile.trtLlm(),
+              dtype,
+              cacheBytes),
+          1,
+          weights,
+          OptionalInt.empty(),
+          OptionalInt.empty());
+    }
   }
 
   /** Writes {@code weights} as jbond-policy, jbond-anchor and jbond-reference version 1. */
@@ -54,24 +80,41 @@ final class TritonServing implements AutoCloseable {
 
   /** Starts a server over {@code repo} whose models decode at most {@code maxBatchRows} rows. */
   static TritonServing start(Path repo, int maxBatchRows) throws IOException {
+    return startFleet(List.of(repo), maxBatchRows);
+  }
+
+  /**
+   * Starts one server per repository and a client over all of them (endpoints {@code e0}, {@code
+   * e1}, ...), whose models decode at most {@code maxBatchRows} rows.
+   */
+  static TritonServing startFleet(List<Path> repos, int maxBatchRows) throws IOException {
     SessionConfig session = SessionConfig.builder().optIntraOpThreads(1).build();
-    String name = "jbond-tests-triton-" + NAMES.incrementAndGet();
-    EmbeddedTritonServer server =
-        EmbeddedTritonServer.builder(repo)
-            .optInProcessName(name)
-            .optSessionConfig(session)
-            .optGenerationModelFactory(
-                TrtLlmGenerationModel.factory(
-                    new TrtLlmGenerationModel.Settings(
-                        TensorProfile.trtLlm(), Duration.ofMillis(1), maxBatchRows, 1, session)))
-            .build();
-    try {
-      server.start();
-    } catch (IOException | RuntimeException e) {
-      server.close();
-      throw e;
+    List<EmbeddedTritonServer> servers = new ArrayList<>();
+    List<ManagedChannel> channels = new ArrayList<>();
+    List<TritonChannel> named = new ArrayList<>();
+    for (Path repo : repos) {
+      String name = "jbond-tests-triton-" + NAMES.incrementAndGet();
+      EmbeddedTritonServer server =
+          EmbeddedTritonServer.builder(repo)
+              .optInProcessName(name)
+              .optSessionConfig(session)
+              .optGenerationModelFactory(
+                  TrtLlmGenerationModel.factory(
+                      new TrtLlmGenerationModel.Settings(
+                          TensorProfile.trtLlm(), Duration.ofMillis(1), maxBatchRows, 1, session)))
+              .build();
+      try {
+        server.start();
+      } catch (IOException | RuntimeException e) {
+        server.close();
+        servers.forEach(EmbeddedTritonServer::close);
+        throw e;
+      }
+      servers.add(server);
+      ManagedChannel channel = InProcessChannelBuilder.forName(name).build();
+      channels.add(channel);
+      named.add(new TritonChannel(repos.size() == 1 ? "embedded" : "e" + named.size(), channel));
     }
-    ManagedChannel channel = InProcessChannelBuilder.forName(name).build();
     TritonClient client =
         TritonClient.builder(
                 TritonClientConfig.builder()
@@ -80,21 +123,23 @@ final class TritonServing implements AutoCloseable {
                         new TritonHealthCheck(
                             Duration.ofHours(1), Duration.ofSeconds(1), 3, List.of()))
                     .build())
-            .optChannels(List.of(new TritonChannel("embedded", channel)))
+            .optChannels(named)
             .optRandom(new SplittableRandom(1))
             .build();
-    return new TritonServing(server, channel, client);
+    return new TritonServing(servers, channels, client);
   }
 
   @Override
   public void close() {
     client.close();
-    channel.shutdownNow();
-    try {
-      channel.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    for (ManagedChannel channel : channels) {
+      channel.shutdownNow();
+      try {
+        channel.awaitTermination(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
-    server.close();
+    servers.forEach(EmbeddedTritonServer::close);
   }
 }

@@ -110,6 +110,7 @@ public final class InflightDecoder<T> implements AutoCloseable {
   private final LongBuffer stepPositions;
   private final LongBuffer stepMask;
   private final FloatBuffer stepLogits;
+  private Map<String, OnnxTensorLike> extraInputs = Map.of();
   private Cache cache;
   private int length;
   private int live;
@@ -136,6 +137,18 @@ public final class InflightDecoder<T> implements AutoCloseable {
     this.stepMask =
         OrtCalls.longs((long) maxRows * spec.contextLength(), "the step attention mask");
     this.stepLogits = OrtCalls.floats((long) maxRows * vocab, "the step logits");
+  }
+
+  /**
+   * Sets further inputs that every following prefill and step feeds, for graphs with inputs beyond
+   * the decode contract (for example the adapters of the rows' LoRA task); the caller owns the
+   * tensors and keeps them open while they are set. Set them while the decoder is idle: rows
+   * already admitted were prefilled with the previous ones.
+   *
+   * @param inputs the inputs by name; empty for none
+   */
+  public void setExtraInputs(Map<String, ? extends OnnxTensorLike> inputs) {
+    this.extraInputs = Map.copyOf(inputs);
   }
 
   /**
@@ -271,6 +284,7 @@ public final class InflightDecoder<T> implements AutoCloseable {
       feed.put(
           DecoderBuilder.POSITION_IDS, OrtCalls.track(created, view(positions, count, longest)));
       feed.put(DecoderBuilder.ATTENTION_MASK, OrtCalls.track(created, view(mask, count, longest)));
+      feed.putAll(extraInputs);
       OnnxTensor empty =
           OrtCalls.track(
               created, OrtCalls.emptyFloats(environment, count, spec.heads(), 0, spec.headWidth()));
@@ -357,6 +371,7 @@ public final class InflightDecoder<T> implements AutoCloseable {
       feed.put(
           DecoderBuilder.ATTENTION_MASK, OrtCalls.track(created, view(stepMask, batch, total)));
       cache.feed(feed);
+      feed.putAll(extraInputs);
       OnnxTensor pinned =
           OrtCalls.track(created, OrtCalls.view(environment, stepLogits, batch, 1, vocab));
       next = raw.run(feed, presentNames, Map.of(DecoderBuilder.LOGITS, pinned));

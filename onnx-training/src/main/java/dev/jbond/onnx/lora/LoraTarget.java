@@ -36,6 +36,9 @@ public record LoraTarget(
     int offset,
     int width,
     String path) {
+  /** The prefix of the names of adapters' {@code A} and {@code B} in adapted graphs. */
+  public static final String INPUT_PREFIX = "lora.";
+
   /**
    * Validates the components.
    *
@@ -84,7 +87,7 @@ public record LoraTarget(
    * @return {@code lora.<key>.A}
    */
   public String aName() {
-    return "lora." + key() + ".A";
+    return INPUT_PREFIX + key() + ".A";
   }
 
   /**
@@ -93,6 +96,6 @@ public record LoraTarget(
    * @return {@code lora.<key>.B}
    */
   public String bName() {
-    return "lora." + key() + ".B";
+    return INPUT_PREFIX + key() + ".B";
   }
 }

@@ -95,14 +95,18 @@ class ServedTensorsTest {
       assertEquals("UINT64[-1, 1]", inputs.get("seed"), model);
       assertEquals("FP32[-1, 1]", inputs.get("temperature"), model);
       assertEquals("BOOL[-1, 1]", inputs.get("return_log_probs"), model);
-      assertEquals(11, inputs.size(), model);
+      // the LoRA inputs, optional, as TensorRT-LLM's shipped configuration lists them
+      assertEquals("UINT64[-1, 1]", inputs.get("lora_task_id"), model);
+      assertEquals("FP16[-1, -1, -1]", inputs.get("lora_weights"), model);
+      assertEquals("INT32[-1, -1, 3]", inputs.get("lora_config"), model);
+      assertEquals(14, inputs.size(), model);
       Map<String, String> outputs = tensors(metadata.getOutputsList());
       assertEquals("INT32[-1, -1, -1]", outputs.get("output_ids"), model);
       assertEquals("INT32[-1, -1]", outputs.get("sequence_length"), model);
       assertEquals("FP32[-1, -1, -1]", outputs.get("output_log_probs"), model);
       assertEquals(5, outputs.size(), model);
       ModelConfig config = client.modelConfig(model, "", defaults()).get();
-      assertEquals(11, config.getInputCount(), model);
+      assertEquals(14, config.getInputCount(), model);
     }
     // and the sampler, which checks them first, samples from it
     try (TritonSampler sampler =

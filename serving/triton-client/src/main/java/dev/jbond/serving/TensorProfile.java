@@ -44,6 +44,17 @@ public record TensorProfile(
     RETURN_LOG_PROBS("return_log_probs"),
     /** Input (optional, BOOL): whether output ids leave out the prompt {@code [B, 1]}. */
     EXCLUDE_INPUT_IN_OUTPUT("exclude_input_in_output"),
+    /** Input (optional, UINT64): the LoRA task id {@code [1, 1]}; absent: the base model. */
+    LORA_TASK_ID("lora_task_id"),
+    /**
+     * Input (optional, the engine's FP16, BF16 or FP32): the adapter rows {@code [1, rows, width]}
+     * ({@code dev.jbond.serving.lora.LoraTensors}); sent with {@link #LORA_CONFIG} or not at all.
+     */
+    LORA_WEIGHTS("lora_weights"),
+    /**
+     * Input (optional, INT32): module id, layer and rank of each adapter row {@code [1, rows, 3]}.
+     */
+    LORA_CONFIG("lora_config"),
     /** Output: prompt and generated ids {@code [1, beams, L + n]}, padded with -1. */
     OUTPUT_IDS("output_ids"),
     /** Output: the length of each beam in output ids {@code [1, beams]}. */

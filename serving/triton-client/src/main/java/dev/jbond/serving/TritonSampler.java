@@ -10,6 +10,7 @@ import dev.jbond.TokenSequence;
 import dev.jbond.models.generate.SamplingConfig;
 import dev.jbond.models.generate.SequenceSeeds;
 import dev.jbond.serving.TensorProfile.Slot;
+import dev.jbond.serving.lora.LoraTensors;
 import dev.jbond.serving.triton.TritonCallOptions;
 import dev.jbond.serving.triton.TritonClient;
 import dev.jbond.serving.triton.TritonDatatype;
@@ -36,7 +37,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.IntFunction;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A {@link PolicySampler} over Triton's protocol with the TensorRT-LLM {@code tensorrt_llm}
@@ -81,6 +82,8 @@ public final class TritonSampler implements PolicySampler {
   private final boolean batchSamples;
   private final boolean burstHint;
   private final Duration deadline;
+  private final ServedAdapters adapters;
+  private final AtomicLong loraResends = new AtomicLong();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Set<String> checkedModels = ConcurrentHashMap.newKeySet();
 
@@ -95,6 +98,41 @@ public final class TritonSampler implements PolicySampler {
     this.batchSamples = builder.batchSamples;
     this.burstHint = builder.burstHint;
     this.deadline = builder.deadline;
+    this.adapters = builder.adapters;
+  }
+
+  /** Builds request {@code r} of a call, with the LoRA weights or with the task id only. */
+  private interface Requests {
+    ModelInferRequest build(int r, boolean loraWeights);
+  }
+
+  /** TensorRT-LLM's text for an id-only request of a task a replica does not hold. */
+  static final String LORA_NOT_FOUND = "not found in cache";
+
+  /** TensorRT-LLM's text when a replica's adapter cache has no room. */
+  static final String LORA_CACHE_FULL = "PEFT Cache is full";
+
+  private static boolean loraNotFound(BackendException e) {
+    return e.getMessage() != null && e.getMessage().contains(LORA_NOT_FOUND);
+  }
+
+  private static boolean loraCacheFull(BackendException e) {
+    return e.getMessage() != null && e.getMessage().contains(LORA_CACHE_FULL);
+  }
+
+  private static BackendException cacheStayedFull(
+      String model, ServedAdapters.Served lora, int attempts, BackendException last) {
+    return new BackendException(
+        BackendException.Code.RESOURCE_EXHAUSTED,
+        "Expected room for LoRA task "
+            + Long.toUnsignedString(lora.taskId())
+            + " in the adapter cache of model '"
+            + model
+            + "', found it full after "
+            + attempts
+            + " attempts (raise lora_cache_host_memory_bytes, or keep fewer tasks in flight): "
+            + last.getMessage(),
+        last);
   }
 
   /**
@@ -152,19 +190,21 @@ public final class TritonSampler implements PolicySampler {
     TritonCallOptions call =
         (options.deadline().isPresent() ? options : options.withDeadline(deadline))
             .withIdempotent(true);
-    if (!checkedModels.contains(model)) {
-      checkServedTensors(model, call);
-      checkedModels.add(model);
+    ServedAdapters.Served lora = adapters == null ? null : adapters.get(role).orElse(null);
+    String checkKey = lora == null ? model : model + " with LoRA";
+    if (!checkedModels.contains(checkKey)) {
+      checkServedTensors(model, call, lora);
+      checkedModels.add(checkKey);
     }
     if (decoupled && batchSamples) {
-      return sampleBatched(prompts, samplesPerPrompt, model, seed, call);
+      return sampleBatched(prompts, samplesPerPrompt, model, seed, call, lora);
     }
     int count = prompts.size() * samplesPerPrompt;
     int burstRows = burstHint ? count : 0;
     // requests are built as they go out, so the server starts on the first ones sooner; the id
     // leads with the index, unique on a stream even when prompt ids repeat
-    IntFunction<ModelInferRequest> build =
-        r -> {
+    Requests build =
+        (r, weights) -> {
           Prompt prompt = prompts.get(r / samplesPerPrompt);
           int j = r % samplesPerPrompt;
           return request(
@@ -172,27 +212,64 @@ public final class TritonSampler implements PolicySampler {
               prompt,
               r + "/" + prompt.id() + "/" + j,
               burstRows,
+              lora,
+              weights,
               SequenceSeeds.seed(seed, prompt.id(), j));
         };
     List<List<ModelInferResponse>> answers =
-        stream ? streamed(count, build, model, seed, call) : unary(count, build, model, call);
+        stream
+            ? streamed(count, build, model, seed, call, lora)
+            : unary(count, build, model, seed, call, lora);
     List<Generation> out = new ArrayList<>(count);
     for (int r = 0; r < count; r++) {
-      out.add(generation(model, prompts.get(r / samplesPerPrompt), answers.get(r)));
+      out.add(generation(model, prompts.get(r / samplesPerPrompt), answers.get(r), lora));
     }
     return out;
   }
 
+  /**
+   * Sends the requests one by one; with a LoRA adapter, a request that a replica answers with "not
+   * found in cache" is sent again with the weights, and one it answers with "PEFT Cache is full" is
+   * sent again after the retry policy's backoff, while attempts remain.
+   */
   private List<List<ModelInferResponse>> unary(
-      int count, IntFunction<ModelInferRequest> build, String model, TritonCallOptions call) {
+      int count,
+      Requests build,
+      String model,
+      long seed,
+      TritonCallOptions call,
+      ServedAdapters.Served lora) {
     List<CompletableFuture<List<ModelInferResponse>>> futures = new ArrayList<>(count);
     List<List<ModelInferResponse>> answers = new ArrayList<>(count);
+    TritonRetryPolicy retry = client.retryPolicy();
+    SplittableRandom jitter = new SplittableRandom(seed);
     try {
       for (int r = 0; r < count; r++) {
-        futures.add(client.modelInfer(build.apply(r), call).thenApply(List::of));
+        futures.add(client.modelInfer(build.build(r, false), call).thenApply(List::of));
       }
-      for (CompletableFuture<List<ModelInferResponse>> future : futures) {
-        answers.add(await(future, model));
+      for (int r = 0; r < count; r++) {
+        CompletableFuture<List<ModelInferResponse>> future = futures.get(r);
+        boolean weights = false;
+        for (int attempt = 1; ; attempt++) {
+          try {
+            answers.add(await(future, model));
+            break;
+          } catch (BackendException e) {
+            if (lora == null || attempt >= retry.maxAttempts()) {
+              throw lora != null && loraCacheFull(e) ? cacheStayedFull(model, lora, attempt, e) : e;
+            }
+            if (loraNotFound(e)) {
+              weights = true;
+              loraResends.incrementAndGet();
+            } else if (loraCacheFull(e)) {
+              sleep(retry.backoff(attempt, jitter), model);
+            } else {
+              throw e;
+            }
+            future = client.modelInfer(build.build(r, weights), call).thenApply(List::of);
+            futures.set(r, future);
+          }
+        }
       }
     } catch (RuntimeException e) {
       futures.forEach(f -> f.cancel(false));
@@ -208,10 +285,11 @@ public final class TritonSampler implements PolicySampler {
    */
   private List<List<ModelInferResponse>> streamed(
       int count,
-      IntFunction<ModelInferRequest> build,
+      Requests build,
       String model,
       long seed,
-      TritonCallOptions call) {
+      TritonCallOptions call,
+      ServedAdapters.Served lora) {
     TritonRetryPolicy retry = client.retryPolicy();
     SplittableRandom jitter = new SplittableRandom(seed);
     List<ModelInferRequest> requests = new ArrayList<>(count);
@@ -232,7 +310,7 @@ public final class TritonSampler implements PolicySampler {
         for (int k = 0; k < todo.size(); k++) {
           int r = todo.get(k);
           if (requests.size() == r) {
-            requests.add(build.apply(r));
+            requests.add(build.build(r, false));
           }
           futures.add(streams.get(k % width).send(requests.get(r)));
         }
@@ -249,8 +327,15 @@ public final class TritonSampler implements PolicySampler {
           try {
             answers.set(todo.get(k), await(futures.get(k), model));
           } catch (BackendException e) {
-            if (attempt >= retry.maxAttempts() || !streamLost(e)) {
-              throw e;
+            boolean notFound = lora != null && loraNotFound(e);
+            boolean full = lora != null && loraCacheFull(e);
+            if (attempt >= retry.maxAttempts() || !(streamLost(e) || notFound || full)) {
+              throw full ? cacheStayedFull(model, lora, attempt, e) : e;
+            }
+            if (notFound) {
+              // this replica does not hold the task (evicted, or never sent): send the weights
+              requests.set(todo.get(k), build.build(todo.get(k), true));
+              loraResends.incrementAndGet();
             }
             again.add(todo.get(k));
             lost = e;
@@ -315,24 +400,33 @@ public final class TritonSampler implements PolicySampler {
 
   /** One request per prompt with one row per sample; responses mapped back by batch_index. */
   private List<Generation> sampleBatched(
-      List<Prompt> prompts, int samplesPerPrompt, String model, long seed, TritonCallOptions call) {
-    List<ModelInferRequest> requests = new ArrayList<>();
+      List<Prompt> prompts,
+      int samplesPerPrompt,
+      String model,
+      long seed,
+      TritonCallOptions call,
+      ServedAdapters.Served lora) {
+    List<long[]> allSeeds = new ArrayList<>();
     for (int i = 0; i < prompts.size(); i++) {
       Prompt prompt = prompts.get(i);
       long[] seeds = new long[samplesPerPrompt];
       for (int j = 0; j < samplesPerPrompt; j++) {
         seeds[j] = SequenceSeeds.seed(seed, prompt.id(), j);
       }
-      requests.add(
-          request(
-              model,
-              prompt,
-              i + "/" + prompt.id(),
-              burstHint ? prompts.size() * samplesPerPrompt : 0,
-              seeds));
+      allSeeds.add(seeds);
     }
+    Requests build =
+        (i, weights) ->
+            request(
+                model,
+                prompts.get(i),
+                i + "/" + prompts.get(i).id(),
+                burstHint ? prompts.size() * samplesPerPrompt : 0,
+                lora,
+                weights,
+                allSeeds.get(i));
     List<List<ModelInferResponse>> answers =
-        streamed(requests.size(), requests::get, model, seed, call);
+        streamed(prompts.size(), build, model, seed, call, lora);
     List<Generation> out = new ArrayList<>(prompts.size() * samplesPerPrompt);
     for (int i = 0; i < prompts.size(); i++) {
       Prompt prompt = prompts.get(i);
@@ -356,7 +450,7 @@ public final class TritonSampler implements PolicySampler {
                   + row,
               null);
         }
-        rows[row] = generation(model, prompt, List.of(response));
+        rows[row] = generation(model, prompt, List.of(response), lora);
       }
       for (int j = 0; j < samplesPerPrompt; j++) {
         if (rows[j] == null) {
@@ -400,7 +494,8 @@ public final class TritonSampler implements PolicySampler {
    * @throws IllegalStateException naming the tensor, the expected and the served type
    * @throws BackendException when the metadata cannot be fetched
    */
-  private void checkServedTensors(String model, TritonCallOptions call) {
+  private void checkServedTensors(
+      String model, TritonCallOptions call, ServedAdapters.Served lora) {
     ModelMetadataResponse metadata =
         TritonFutures.await(
             client.modelMetadata(model, "", call),
@@ -429,6 +524,13 @@ public final class TritonSampler implements PolicySampler {
     inputs.add(new Expected(profile.name(Slot.RUNTIME_TOP_P), TritonDatatype.FP32, 2));
     inputs.add(new Expected(profile.name(Slot.SEED), profile.seedDatatype(), 2));
     inputs.add(new Expected(profile.name(Slot.RETURN_LOG_PROBS), TritonDatatype.BOOL, 2));
+    if (lora != null) {
+      // an engine whose LoRA plugin has another dtype silently ignores the adapter (trtllm #791)
+      inputs.add(new Expected(profile.name(Slot.LORA_TASK_ID), TritonDatatype.UINT64, 2));
+      inputs.add(
+          new Expected(profile.name(Slot.LORA_WEIGHTS), lora.tensors().weights().datatype(), 3));
+      inputs.add(new Expected(profile.name(Slot.LORA_CONFIG), TritonDatatype.INT32, 3));
+    }
     List<Expected> outputs = new ArrayList<>();
     outputs.add(new Expected(profile.name(Slot.OUTPUT_IDS), token, 3));
     outputs.add(new Expected(profile.name(Slot.SEQUENCE_LENGTH), token, 2));
@@ -489,7 +591,25 @@ public final class TritonSampler implements PolicySampler {
 
   /** One request whose {@code seeds.length} rows all hold {@code prompt}. */
   private ModelInferRequest request(
-      String model, Prompt prompt, String id, int burstRows, long... seeds) {
+      String model,
+      Prompt prompt,
+      String id,
+      int burstRows,
+      ServedAdapters.Served lora,
+      boolean loraWeights,
+      long... seeds) {
+    return request(model, prompt, id, burstRows, lora, loraWeights, sampling.maxNewTokens(), seeds);
+  }
+
+  private ModelInferRequest request(
+      String model,
+      Prompt prompt,
+      String id,
+      int burstRows,
+      ServedAdapters.Served lora,
+      boolean loraWeights,
+      int maxNewTokens,
+      long... seeds) {
     int[] ids = prompt.tokens().toArray();
     int rows = seeds.length;
     long[] column = {rows, 1};
@@ -502,7 +622,7 @@ public final class TritonSampler implements PolicySampler {
     List<TritonTensor> inputs = new ArrayList<>();
     inputs.add(tokens(Slot.INPUT_IDS, new long[] {rows, ids.length}, allIds));
     inputs.add(tokens(Slot.INPUT_LENGTHS, column, repeat(rows, ids.length)));
-    inputs.add(tokens(Slot.REQUEST_OUTPUT_LEN, column, repeat(rows, sampling.maxNewTokens())));
+    inputs.add(tokens(Slot.REQUEST_OUTPUT_LEN, column, repeat(rows, maxNewTokens)));
     inputs.add(tokens(Slot.END_ID, column, repeat(rows, endId())));
     inputs.add(tokens(Slot.PAD_ID, column, repeat(rows, sampling.padTokenId())));
     inputs.add(
@@ -517,6 +637,13 @@ public final class TritonSampler implements PolicySampler {
             ? TritonTensor.ofUint64(profile.name(Slot.SEED), column, seeds)
             : TritonTensor.ofInt64(profile.name(Slot.SEED), column, seeds));
     inputs.add(TritonTensor.ofBools(profile.name(Slot.RETURN_LOG_PROBS), column, flags));
+    if (lora != null) {
+      inputs.add(renamed(LoraTensors.taskId(lora.taskId()), Slot.LORA_TASK_ID));
+      if (loraWeights) {
+        inputs.add(renamed(lora.tensors().weights(), Slot.LORA_WEIGHTS));
+        inputs.add(renamed(lora.tensors().config(), Slot.LORA_CONFIG));
+      }
+    }
     ModelInferRequest.Builder request =
         ModelInferRequest.newBuilder().setModelName(model).setId(id);
     TritonTensors.setInputs(request, inputs);
@@ -535,6 +662,14 @@ public final class TritonSampler implements PolicySampler {
       request.putParameters(TensorProfile.BURST_PARAMETER, TritonTensors.int64Parameter(burstRows));
     }
     return request.build();
+  }
+
+  /** The tensor under this profile's name of the slot. */
+  private TritonTensor renamed(TritonTensor tensor, Slot slot) {
+    String name = profile.name(slot);
+    return tensor.name().equals(name)
+        ? tensor
+        : TritonTensor.ofRaw(name, tensor.datatype(), tensor.shape(), tensor.raw());
   }
 
   private static int[] repeat(int count, int value) {
@@ -564,7 +699,8 @@ public final class TritonSampler implements PolicySampler {
     return TritonTensor.ofInt32(profile.name(slot), shape, values);
   }
 
-  private Generation generation(String model, Prompt prompt, List<ModelInferResponse> responses) {
+  private Generation generation(
+      String model, Prompt prompt, List<ModelInferResponse> responses, ServedAdapters.Served lora) {
     ModelInferResponse response = null;
     for (ModelInferResponse r : responses) {
       if (r.getOutputsCount() > 0) {
@@ -629,7 +765,9 @@ public final class TritonSampler implements PolicySampler {
       logProbs = Optional.of(LogProbs.of(doubles));
     }
     long version = 0;
-    if (!response.getModelVersion().isEmpty()) {
+    if (lora != null) {
+      version = lora.version(); // the adapter is the weights this sample came from
+    } else if (!response.getModelVersion().isEmpty()) {
       try {
         version = Long.parseLong(response.getModelVersion());
       } catch (NumberFormatException e) {
@@ -661,6 +799,50 @@ public final class TritonSampler implements PolicySampler {
           null);
     }
     return tensor;
+  }
+
+  /**
+   * Sends a role's adapter to one endpoint, as the first request of its task there: one row of one
+   * new token that carries the weights, so that the replica holds the task before the id-only
+   * requests of a sampling call arrive (an id-only request taken in before would fail).
+   *
+   * @param role the role whose model takes the adapter
+   * @param served the adapter
+   * @param endpoint the endpoint's name ({@link TritonClient#endpointStatuses()})
+   * @return completes when the endpoint has answered
+   */
+  public CompletableFuture<List<ModelInferResponse>> sendAdapter(
+      PolicyRole role, ServedAdapters.Served served, String endpoint) {
+    Objects.requireNonNull(served, "served");
+    String model = models.get(role);
+    Prompt probe =
+        new Prompt("lora-" + Long.toUnsignedString(served.taskId()), TokenSequence.of(0));
+    ModelInferRequest request =
+        request(
+            model,
+            probe,
+            "lora/" + Long.toUnsignedString(served.taskId()),
+            0,
+            served,
+            true,
+            1,
+            new long[] {0L});
+    TritonCallOptions call =
+        TritonCallOptions.defaults()
+            .withDeadline(deadline)
+            .withIdempotent(true)
+            .onEndpoint(endpoint);
+    return client.modelInfer(request, call).thenApply(List::of);
+  }
+
+  /**
+   * Returns how many requests were sent again with their LoRA weights because a replica did not
+   * hold the task ("not found in cache").
+   *
+   * @return the count so far
+   */
+  public long loraWeightResends() {
+    return loraResends.get();
   }
 
   /**
@@ -708,6 +890,7 @@ public final class TritonSampler implements PolicySampler {
     private boolean batchSamples;
     private boolean burstHint;
     private Duration deadline = Duration.ofSeconds(60);
+    private ServedAdapters adapters;
 
     private Builder(TritonClient client, SamplingConfig sampling) {
       this.client = Objects.requireNonNull(client, "client");
@@ -827,6 +1010,20 @@ public final class TritonSampler implements PolicySampler {
         throw new IllegalArgumentException("Expected a deadline > 0, found " + deadline);
       }
       this.deadline = deadline;
+      return this;
+    }
+
+    /**
+     * Samples each role with the LoRA adapter the registry holds for it (a role it holds none for
+     * samples the base model): every request carries the role's {@code lora_task_id}; the weights
+     * go with a request only when a replica answers that it does not hold the task (the publisher
+     * sends them to each endpoint first). Generations carry the adapter's version. Default: none.
+     *
+     * @param adapters the registry, shared with the publisher
+     * @return this builder
+     */
+    public Builder optAdapters(ServedAdapters adapters) {
+      this.adapters = Objects.requireNonNull(adapters, "adapters");
       return this;
     }
 

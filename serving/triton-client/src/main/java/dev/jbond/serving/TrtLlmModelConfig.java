@@ -14,6 +14,7 @@ import dev.jbond.serving.triton.proto.DataType;
 import dev.jbond.serving.triton.proto.ModelConfig;
 import dev.jbond.serving.triton.proto.ModelInput;
 import dev.jbond.serving.triton.proto.ModelOutput;
+import dev.jbond.serving.triton.proto.ModelParameter;
 import dev.jbond.serving.triton.proto.ModelTransactionPolicy;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -71,12 +72,64 @@ public final class TrtLlmModelConfig {
     config.addInput(input(profile, Slot.SEED, dataType(profile.seedDatatype()), 1, true));
     config.addInput(input(profile, Slot.RETURN_LOG_PROBS, DataType.TYPE_BOOL, 1, true));
     config.addInput(input(profile, Slot.EXCLUDE_INPUT_IN_OUTPUT, DataType.TYPE_BOOL, 1, true));
+    config.addInput(input(profile, Slot.LORA_TASK_ID, DataType.TYPE_UINT64, 1, true));
+    config.addInput(
+        input(profile, Slot.LORA_WEIGHTS, DataType.TYPE_FP16, -1, true).toBuilder()
+            .addDims(-1)
+            .setAllowRaggedBatch(true)
+            .build());
+    config.addInput(
+        input(profile, Slot.LORA_CONFIG, DataType.TYPE_INT32, -1, true).toBuilder()
+            .addDims(3)
+            .setAllowRaggedBatch(true)
+            .build());
     config.addOutput(output(profile, Slot.OUTPUT_IDS, token, List.of(-1L, -1L)));
     config.addOutput(output(profile, Slot.SEQUENCE_LENGTH, token, List.of(-1L)));
     config.addOutput(output(profile, Slot.OUTPUT_LOG_PROBS, DataType.TYPE_FP32, List.of(-1L, -1L)));
     config.addOutput(output(profile, Slot.CUM_LOG_PROBS, DataType.TYPE_FP32, List.of(-1L)));
     config.addOutput(output(profile, Slot.BATCH_INDEX, token, List.of(1L)));
     return config.build();
+  }
+
+  /**
+   * The {@code parameters} key of TensorRT-LLM's host LoRA cache size in bytes; the embedded server
+   * serves adapters per request when a model's configuration sets it.
+   */
+  public static final String LORA_CACHE_BYTES = "lora_cache_host_memory_bytes";
+
+  /**
+   * Returns a configuration that takes LoRA adapters per request, as TensorRT-LLM's does once its
+   * engine is built with {@code --lora_plugin}: {@code lora_weights} of the adapters' datatype and
+   * the host cache size as {@value #LORA_CACHE_BYTES}.
+   *
+   * @param config a configuration of {@link #config}
+   * @param profile its tensor names
+   * @param weights the adapters' datatype: FP16, BF16 or FP32
+   * @param cacheBytes the host cache size, {@code >= 1}
+   * @return the configuration
+   * @throws IllegalArgumentException when the datatype or size is not allowed
+   */
+  public static ModelConfig withLora(
+      ModelConfig config, TensorProfile profile, TritonDatatype weights, long cacheBytes) {
+    if (weights != TritonDatatype.FP16
+        && weights != TritonDatatype.BF16
+        && weights != TritonDatatype.FP32) {
+      throw new IllegalArgumentException(
+          "Expected LoRA weights of datatype FP16, BF16 or FP32, found " + weights);
+    }
+    if (cacheBytes < 1) {
+      throw new IllegalArgumentException("Expected a LoRA cache of >= 1 byte, found " + cacheBytes);
+    }
+    ModelConfig.Builder out = config.toBuilder();
+    for (int i = 0; i < out.getInputCount(); i++) {
+      if (out.getInput(i).getName().equals(profile.name(Slot.LORA_WEIGHTS))) {
+        out.setInput(i, out.getInput(i).toBuilder().setDataType(dataType(weights)).build());
+      }
+    }
+    out.putParameters(
+        LORA_CACHE_BYTES,
+        ModelParameter.newBuilder().setStringValue(Long.toString(cacheBytes)).build());
+    return out.build();
   }
 
   private static ModelInput input(
@@ -103,6 +156,9 @@ public final class TrtLlmModelConfig {
       case INT32 -> DataType.TYPE_INT32;
       case INT64 -> DataType.TYPE_INT64;
       case UINT64 -> DataType.TYPE_UINT64;
+      case FP16 -> DataType.TYPE_FP16;
+      case BF16 -> DataType.TYPE_BF16;
+      case FP32 -> DataType.TYPE_FP32;
       default -> throw new IllegalArgumentException("Unsupported profile datatype " + type);
     };
   }

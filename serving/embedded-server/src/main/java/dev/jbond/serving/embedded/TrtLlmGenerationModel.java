@@ -1,5 +1,6 @@
 package dev.jbond.serving.embedded;
 
+import ai.onnxruntime.OnnxTensor;
 import dev.jbond.BackendException;
 import dev.jbond.Prompt;
 import dev.jbond.TokenSequence;
@@ -12,6 +13,7 @@ import dev.jbond.models.generate.SamplingConfig;
 import dev.jbond.models.generate.SequenceSampler;
 import dev.jbond.models.policy.PolicyFiles;
 import dev.jbond.onnx.ModelLoadException;
+import dev.jbond.onnx.graph.Graph;
 import dev.jbond.onnx.ort.OrtModelSession;
 import dev.jbond.onnx.ort.OrtSessions;
 import dev.jbond.onnx.ort.SessionConfig;
@@ -24,14 +26,17 @@ import dev.jbond.serving.triton.proto.InferParameter;
 import dev.jbond.serving.triton.proto.ModelConfig;
 import dev.jbond.serving.triton.proto.ModelInput;
 import dev.jbond.serving.triton.proto.ModelOutput;
+import dev.jbond.serving.triton.proto.ModelParameter;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -185,6 +190,10 @@ public final class TrtLlmGenerationModel implements GenerationModel {
   private final OrtModelSession session;
   private final SequenceSampler sampler;
   private final Settings settings;
+
+  /** The per-request adapters, or null when the model serves none. */
+  private final LoraInputs lora;
+
   private final int defaultPad;
   private final LinkedBlockingQueue<Row> queue = new LinkedBlockingQueue<>();
   private final List<Thread> threads = new ArrayList<>();
@@ -194,8 +203,13 @@ public final class TrtLlmGenerationModel implements GenerationModel {
   private volatile Runnable afterStep = () -> {};
 
   private TrtLlmGenerationModel(
-      String name, PolicyFiles directory, OrtModelSession session, Settings settings) {
+      String name,
+      PolicyFiles directory,
+      OrtModelSession session,
+      Settings settings,
+      LoraInputs lora) {
     this.name = name;
+    this.lora = lora;
     this.directory = directory;
     this.session = session;
     this.settings = settings;
@@ -228,7 +242,8 @@ public final class TrtLlmGenerationModel implements GenerationModel {
       @Override
       public GenerationModel create(ModelConfig config, ModelVersionDirectory version)
           throws ModelLoadException {
-        return open(config.getName() + ":" + version.version(), version, settings);
+        return open(
+            config.getName() + ":" + version.version(), version, settings, loraCacheBytes(config));
       }
 
       @Override
@@ -236,6 +251,33 @@ public final class TrtLlmGenerationModel implements GenerationModel {
         return completeConfig(config, settings.profile());
       }
     };
+  }
+
+  /**
+   * The host LoRA cache size a configuration sets ({@link TrtLlmModelConfig#LORA_CACHE_BYTES}), or
+   * 0 when it serves no adapters.
+   */
+  static long loraCacheBytes(ModelConfig config) throws ModelLoadException {
+    ModelParameter value = config.getParametersMap().get(TrtLlmModelConfig.LORA_CACHE_BYTES);
+    if (value == null) {
+      return 0;
+    }
+    try {
+      long bytes = Long.parseLong(value.getStringValue().strip());
+      if (bytes >= 1) {
+        return bytes;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new ModelLoadException(
+        "Expected parameter '"
+            + TrtLlmModelConfig.LORA_CACHE_BYTES
+            + "' of model '"
+            + config.getName()
+            + "' to be a byte count >= 1, found '"
+            + value.getStringValue()
+            + "'");
   }
 
   /**
@@ -290,6 +332,26 @@ public final class TrtLlmGenerationModel implements GenerationModel {
    */
   public static TrtLlmGenerationModel open(
       String name, ModelVersionDirectory version, Settings settings) throws ModelLoadException {
+    return open(name, version, settings, 0);
+  }
+
+  /**
+   * Loads one version directory, serving LoRA adapters per request when {@code loraCacheBytes > 0}
+   * ({@link LoraInputs}: an adapter branch at every projection of the decode graph, fed per batch;
+   * a batch holds rows of one task).
+   *
+   * @param name the model name and version, for messages and thread names
+   * @param version the version directory
+   * @param settings how the model batches and runs
+   * @param loraCacheBytes the host LoRA cache size in bytes; 0 for no adapters
+   * @return the model; the caller closes it
+   * @throws ModelLoadException when the directory is not a policy directory, its decode graph
+   *     cannot be opened, or adapters are asked for on a graph without past keys and values or
+   *     without projections LoRA can adapt
+   */
+  public static TrtLlmGenerationModel open(
+      String name, ModelVersionDirectory version, Settings settings, long loraCacheBytes)
+      throws ModelLoadException {
     PolicyFiles directory;
     try {
       directory = PolicyFiles.open(version.directory());
@@ -305,9 +367,31 @@ public final class TrtLlmGenerationModel implements GenerationModel {
               + e,
           e);
     }
-    OrtModelSession session = OrtSessions.open(directory.samplingGraph(), settings.sessionConfig());
+    LoraInputs lora = null;
+    OrtModelSession session;
+    if (loraCacheBytes > 0) {
+      if (!directory.cachedSampling()) {
+        throw new ModelLoadException(
+            "Expected a past-key/values decode graph to serve LoRA adapters for model '"
+                + name
+                + "', found only "
+                + directory.samplingGraph().getFileName());
+      }
+      Graph graph;
+      try {
+        graph = Graph.load(directory.samplingGraph());
+        lora = LoraInputs.adapt(name, graph, settings.profile(), loraCacheBytes);
+      } catch (IOException | IllegalArgumentException e) {
+        throw new ModelLoadException(
+            "Failed to add LoRA inputs to the decode graph of '" + name + "': " + e.getMessage(),
+            e);
+      }
+      session = OrtSessions.open(graph, settings.sessionConfig());
+    } else {
+      session = OrtSessions.open(directory.samplingGraph(), settings.sessionConfig());
+    }
     try {
-      return new TrtLlmGenerationModel(name, directory, session, settings);
+      return new TrtLlmGenerationModel(name, directory, session, settings, lora);
     } catch (RuntimeException e) {
       session.close();
       throw new ModelLoadException(
@@ -349,8 +433,39 @@ public final class TrtLlmGenerationModel implements GenerationModel {
               BackendException.Code.UNAVAILABLE, "Model '" + name + "' is closed", null));
       return;
     }
+    try {
+      admitLora(request, pending);
+    } catch (RuntimeException e) {
+      responder.fail(e);
+      return;
+    }
     for (Row row : pending.rows) {
       queue.add(row);
+    }
+  }
+
+  /** Admits the request's LoRA task (as the backend does when it takes a request in). */
+  private void admitLora(GenerationRequest request, Pending pending) {
+    if (lora == null) {
+      String task = settings.profile().name(Slot.LORA_TASK_ID);
+      String weights = settings.profile().name(Slot.LORA_WEIGHTS);
+      if (request.inputs().containsKey(task) || request.inputs().containsKey(weights)) {
+        throw new IllegalArgumentException(
+            "Expected no LoRA inputs for model '"
+                + request.model()
+                + "', which serves no adapters (its configuration sets no "
+                + TrtLlmModelConfig.LORA_CACHE_BYTES
+                + "), found "
+                + (request.inputs().containsKey(task) ? task : weights));
+      }
+      return;
+    }
+    Optional<LoraHostCache<LoraInputs.Adapters>.Lease> lease = lora.admit(request);
+    if (lease.isPresent()) {
+      pending.lease = lease.get();
+      for (Row row : pending.rows) {
+        row.adapters = lease.get().adapter();
+      }
     }
   }
 
@@ -600,12 +715,20 @@ public final class TrtLlmGenerationModel implements GenerationModel {
       recomputeLoop(full);
       return;
     }
+    ArrayDeque<Row> deferred = new ArrayDeque<>();
+    Map<String, OnnxTensor> adapters = Map.of();
+    LoraInputs.Adapters served = null;
+    boolean first = true;
     try (InflightDecoder<Row> decoder =
         new InflightDecoder<>((KvCacheSampler) sampler, settings.maxBatchRows())) {
       while (!closed.get()) {
         List<Row> arrived = new ArrayList<>();
         try {
-          if (decoder.isIdle()) {
+          if (decoder.isIdle() && !deferred.isEmpty()) {
+            arrived.addAll(deferred);
+            deferred.clear();
+            queue.drainTo(arrived, Math.max(0, settings.maxBatchRows() - arrived.size()));
+          } else if (decoder.isIdle()) {
             collect(arrived);
           } else {
             queue.drainTo(arrived, decoder.freeRows());
@@ -613,6 +736,27 @@ public final class TrtLlmGenerationModel implements GenerationModel {
         } catch (InterruptedException e) {
           arrived.forEach(r -> r.pending.fail(closedError()));
           break;
+        }
+        if (lora != null && !arrived.isEmpty()) {
+          // a batch decodes one task: its adapters are inputs of every call
+          if (decoder.isIdle() && (first || arrived.get(0).adapters != served)) {
+            Map<String, OnnxTensor> next = lora.tensors(arrived.get(0).adapters);
+            decoder.setExtraInputs(next);
+            adapters.values().forEach(OnnxTensor::close);
+            adapters = next;
+            served = arrived.get(0).adapters;
+            first = false;
+          }
+          List<Row> same = new ArrayList<>(arrived.size());
+          int room = decoder.isIdle() ? settings.maxBatchRows() : decoder.freeRows();
+          for (Row row : arrived) {
+            if (row.adapters == served && same.size() < room) {
+              same.add(row);
+            } else {
+              deferred.add(row);
+            }
+          }
+          arrived = same;
         }
         decoder.remove(row -> row.pending.responder.isCancelled());
         List<InflightDecoder.Join<Row>> joins = new ArrayList<>(arrived.size());
@@ -637,6 +781,9 @@ public final class TrtLlmGenerationModel implements GenerationModel {
         afterStep.run();
       }
       decoder.clear().forEach(row -> row.pending.fail(closedError()));
+    } finally {
+      deferred.forEach(row -> row.pending.fail(closedError()));
+      adapters.values().forEach(OnnxTensor::close);
     }
   }
 
@@ -769,6 +916,9 @@ public final class TrtLlmGenerationModel implements GenerationModel {
     final long seed;
     final SamplingConfig config;
 
+    /** The adapters of the request's LoRA task, or null for the base model. */
+    LoraInputs.Adapters adapters;
+
     Row(Pending pending, int index, Prompt prompt, long seed, SamplingConfig config) {
       this.pending = pending;
       this.index = index;
@@ -790,6 +940,16 @@ public final class TrtLlmGenerationModel implements GenerationModel {
     private final AtomicInteger remaining;
     private final AtomicBoolean ended = new AtomicBoolean();
 
+    /** The request's hold on its LoRA task, released when it ends; null without one. */
+    volatile LoraHostCache<LoraInputs.Adapters>.Lease lease;
+
+    private void release() {
+      LoraHostCache<LoraInputs.Adapters>.Lease held = lease;
+      if (held != null) {
+        held.close();
+      }
+    }
+
     Pending(
         GenerationRequest request,
         GenerationResponder responder,
@@ -809,6 +969,7 @@ public final class TrtLlmGenerationModel implements GenerationModel {
 
     void fail(Throwable error) {
       if (ended.compareAndSet(false, true)) {
+        release();
         responder.fail(error);
       }
     }
@@ -825,6 +986,7 @@ public final class TrtLlmGenerationModel implements GenerationModel {
     }
 
     private void respond() {
+      release();
       try {
         if (request.decoupled()) {
           for (int b = 0; b < results.length; b++) {

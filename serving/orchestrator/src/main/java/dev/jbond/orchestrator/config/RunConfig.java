@@ -321,6 +321,45 @@ public record RunConfig(
       @Min(value = 1, message = "expected an integer >= 1") int maxTokensPerRun,
       @Min(value = 0, message = "expected an integer >= 0") int threads) {}
 
+  /** How a LoRA run's adapters reach the servers. */
+  public enum LoraPublish {
+    /**
+     * With each request, as TensorRT-LLM's backend takes them: a fresh {@code lora_task_id} per
+     * version, the weights sent once per endpoint, then the id only.
+     */
+    ADAPTERS,
+    /** The adapters merged into full weights, loaded as a new model version (ONNX backends). */
+    MERGED
+  }
+
+  /** The datatype of adapters sent per request: the engine's {@code --lora_plugin} dtype. */
+  public enum LoraDtype {
+    /** IEEE half precision (TensorRT-LLM's usual engine dtype). */
+    FP16,
+    /** bfloat16. */
+    BF16,
+    /** float32. */
+    FP32
+  }
+
+  /**
+   * LoRA serving.
+   *
+   * @param publish {@code adapters} (per request) or {@code merged} (full weights)
+   * @param dtype the adapters' datatype on the wire, which must be the engine's
+   * @param cacheBytes the embedded server's host adapter cache ({@code
+   *     lora_cache_host_memory_bytes} of its models)
+   */
+  @Introspected
+  public record LoraServing(
+      @NotNull LoraPublish publish,
+      @NotNull LoraDtype dtype,
+      @Min(value = 1, message = "expected a byte count >= 1") long cacheBytes) {
+    /** Adapters per request in FP16, a 64 MiB embedded cache. */
+    public static final LoraServing DEFAULTS =
+        new LoraServing(LoraPublish.ADAPTERS, LoraDtype.FP16, 64L << 20);
+  }
+
   /** Where samples come from. */
   public enum ServingMode {
     /** jbond's embedded Triton-protocol server, started on a free loopback port for the run. */
@@ -350,6 +389,7 @@ public record RunConfig(
    * @param models the served models of the policy and the anchor
    * @param threads the embedded server's ONNX Runtime intra-op threads per model; 0: its choice
    * @param maxBatchRows the embedded server's in-flight decoding batch, rows
+   * @param lora how a LoRA run's adapters reach the servers ({@code policy.lora.rank > 0})
    */
   @Introspected
   public record Serving(
@@ -362,7 +402,47 @@ public record RunConfig(
       @NotNull @Valid Health health,
       @NotNull @Valid ModelNames models,
       @Min(value = 0, message = "expected an integer >= 0") int threads,
-      @Min(value = 1, message = "expected an integer >= 1") int maxBatchRows) {
+      @Min(value = 1, message = "expected an integer >= 1") int maxBatchRows,
+      @NotNull @Valid LoraServing lora) {
+    /**
+     * Serving whose LoRA settings are the defaults ({@link LoraServing#DEFAULTS}).
+     *
+     * @param mode see the record description
+     * @param transport see the record description
+     * @param endpoints see the record description
+     * @param deadline see the record description
+     * @param loadDeadline see the record description
+     * @param retry see the record description
+     * @param health see the record description
+     * @param models see the record description
+     * @param threads see the record description
+     * @param maxBatchRows see the record description
+     */
+    public Serving(
+        ServingMode mode,
+        Transport transport,
+        List<Endpoint> endpoints,
+        Duration deadline,
+        Duration loadDeadline,
+        Retry retry,
+        Health health,
+        ModelNames models,
+        int threads,
+        int maxBatchRows) {
+      this(
+          mode,
+          transport,
+          endpoints,
+          deadline,
+          loadDeadline,
+          retry,
+          health,
+          models,
+          threads,
+          maxBatchRows,
+          LoraServing.DEFAULTS);
+    }
+
     /**
      * Copies the endpoint list.
      *
@@ -376,6 +456,7 @@ public record RunConfig(
      * @param models see the record description
      * @param threads see the record description
      * @param maxBatchRows see the record description
+     * @param lora see the record description
      */
     public Serving {
       endpoints = List.copyOf(Objects.requireNonNull(endpoints, "endpoints"));

@@ -414,7 +414,8 @@ public final class RunConfigLoader {
             s.health(),
             s.models(),
             s.threads(),
-            s.maxBatchRows()),
+            s.maxBatchRows(),
+            s.lora()),
         c.eval(),
         c.run());
   }

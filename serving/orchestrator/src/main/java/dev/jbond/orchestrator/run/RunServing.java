@@ -5,19 +5,24 @@ import dev.jbond.models.generate.SamplingConfig;
 import dev.jbond.models.policy.PolicyFiles;
 import dev.jbond.onnx.ort.SessionConfig;
 import dev.jbond.orchestrator.config.RunConfig;
+import dev.jbond.serving.ServedAdapters;
 import dev.jbond.serving.TensorProfile;
+import dev.jbond.serving.TritonLoraPublisher;
 import dev.jbond.serving.TritonSampler;
 import dev.jbond.serving.TritonWeightPublisher;
 import dev.jbond.serving.TrtLlmModelConfig;
 import dev.jbond.serving.embedded.EmbeddedTritonServer;
 import dev.jbond.serving.embedded.TrtLlmGenerationModel;
+import dev.jbond.serving.lora.LoraTensors;
 import dev.jbond.serving.triton.TritonClient;
 import dev.jbond.serving.triton.TritonClientConfig;
 import dev.jbond.serving.triton.TritonEndpoint;
 import dev.jbond.serving.triton.TritonHealthCheck;
 import dev.jbond.serving.triton.TritonRetryPolicy;
 import dev.jbond.serving.triton.TritonTls;
+import dev.jbond.serving.triton.proto.ModelConfig;
 import dev.jbond.serving.triton.proto.ModelStreamInferResponse;
+import dev.jbond.spi.WeightPublisher;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
@@ -51,14 +56,14 @@ final class RunServing implements AutoCloseable {
   private final TritonClient client;
   private final TritonSampler training;
   private final TritonSampler evaluation;
-  private final TritonWeightPublisher publisher;
+  private final WeightPublisher publisher;
 
   private RunServing(
       EmbeddedTritonServer server,
       TritonClient client,
       TritonSampler training,
       TritonSampler evaluation,
-      TritonWeightPublisher publisher) {
+      WeightPublisher publisher) {
     this.server = server;
     this.client = client;
     this.training = training;
@@ -131,10 +136,21 @@ final class RunServing implements AutoCloseable {
                       .build())
               .optInterceptor(new CallCounter(listener))
               .build();
+      ServedAdapters adapters = adapters(config) ? new ServedAdapters() : null;
       TritonSampler training =
-          sampler(client, s, RunComponents.training(config.sampling(), policy));
+          sampler(client, s, RunComponents.training(config.sampling(), policy), adapters);
       TritonSampler evaluation =
-          sampler(client, s, RunComponents.evaluation(config.sampling(), config.eval(), policy));
+          sampler(
+              client,
+              s,
+              RunComponents.evaluation(config.sampling(), config.eval(), policy),
+              adapters);
+      if (adapters != null) {
+        WeightPublisher perRequest =
+            new TritonLoraPublisher(
+                client, training, adapters, LoraTensors.Dtype.valueOf(s.lora().dtype().name()));
+        return new RunServing(server, client, training, evaluation, perRequest);
+      }
       TritonWeightPublisher.Builder publishing =
           TritonWeightPublisher.builder(client, policy)
               .optModelName(PolicyRole.POLICY, s.models().policy())
@@ -160,15 +176,25 @@ final class RunServing implements AutoCloseable {
     }
   }
 
+  /** Whether the run trains adapters and sends them per request. */
+  static boolean adapters(RunConfig config) {
+    return config.policy().lora().rank() > 0
+        && config.serving().lora().publish() == RunConfig.LoraPublish.ADAPTERS;
+  }
+
   private static TritonSampler sampler(
-      TritonClient client, RunConfig.Serving s, SamplingConfig sampling) {
-    return TritonSampler.builder(client, sampling)
-        .optModelName(PolicyRole.POLICY, s.models().policy())
-        .optModelName(PolicyRole.ANCHOR, s.models().anchor())
-        .optModelName(PolicyRole.REFERENCE, s.models().reference())
-        .optStream(s.transport() == RunConfig.Transport.STREAM)
-        .optDeadline(s.deadline())
-        .build();
+      TritonClient client, RunConfig.Serving s, SamplingConfig sampling, ServedAdapters adapters) {
+    TritonSampler.Builder builder =
+        TritonSampler.builder(client, sampling)
+            .optModelName(PolicyRole.POLICY, s.models().policy())
+            .optModelName(PolicyRole.ANCHOR, s.models().anchor())
+            .optModelName(PolicyRole.REFERENCE, s.models().reference())
+            .optStream(s.transport() == RunConfig.Transport.STREAM)
+            .optDeadline(s.deadline());
+    if (adapters != null) {
+      builder.optAdapters(adapters);
+    }
+    return builder.build();
   }
 
   private static TritonTls tls(RunConfig.Tls t) {
@@ -187,12 +213,18 @@ final class RunServing implements AutoCloseable {
       RunConfig config, Path repository, PolicyFiles policy, boolean spin) throws IOException {
     RunConfig.Serving s = config.serving();
     for (String model : List.of(s.models().policy(), s.models().anchor(), s.models().reference())) {
-      TrtLlmModelConfig.write(
-          repository,
-          TrtLlmModelConfig.config(model, s.maxBatchRows(), false, TensorProfile.trtLlm()),
-          1,
-          policy,
-          Map.of());
+      ModelConfig served =
+          TrtLlmModelConfig.config(model, s.maxBatchRows(), false, TensorProfile.trtLlm());
+      if (adapters(config) && !model.equals(s.models().reference())) {
+        // as an engine built with --lora_plugin: adapters per request, a host cache
+        served =
+            TrtLlmModelConfig.withLora(
+                served,
+                TensorProfile.trtLlm(),
+                LoraTensors.Dtype.valueOf(s.lora().dtype().name()).datatype(),
+                s.lora().cacheBytes());
+      }
+      TrtLlmModelConfig.write(repository, served, 1, policy, Map.of());
     }
     RunConfig.Reward reward = config.reward();
     if (reward.tritonModel() != null) {
@@ -246,7 +278,7 @@ final class RunServing implements AutoCloseable {
     return evaluation;
   }
 
-  TritonWeightPublisher publisher() {
+  WeightPublisher publisher() {
     return publisher;
   }
 

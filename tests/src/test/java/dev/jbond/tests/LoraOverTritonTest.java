@@ -1,0 +1,140 @@
+package dev.jbond.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jbond.Generation;
+import dev.jbond.PolicyRole;
+import dev.jbond.Prompt;
+import dev.jbond.loop.JbondLoop;
+import dev.jbond.metrics.StepMetrics;
+import dev.jbond.models.decoder.DecoderWeights;
+import dev.jbond.models.decoder.ModelDirectory;
+import dev.jbond.models.generate.DirectSampler;
+import dev.jbond.models.generate.LearnerPublisher;
+import dev.jbond.models.generate.SamplingConfig;
+import dev.jbond.onnx.lora.LoraModule;
+import dev.jbond.onnx.lora.LoraPolicy;
+import dev.jbond.onnx.lora.LoraSpec;
+import dev.jbond.onnx.train.OrtPolicyLearner;
+import dev.jbond.onnx.train.PolicyModel;
+import dev.jbond.serving.ServedAdapters;
+import dev.jbond.serving.TritonLoraPublisher;
+import dev.jbond.serving.TritonSampler;
+import dev.jbond.serving.lora.LoraTensors;
+import dev.jbond.serving.triton.TritonDatatype;
+import dev.jbond.spi.PolicySampler;
+import dev.jbond.spi.WeightPublisher;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * LoRA J-BOND with adapters published per request to a fleet of three embedded servers that serve
+ * policy and anchor from one base model, whose host caches hold one adapter each (so publishing the
+ * anchor evicts the policy's task, and samplers meet "not found in cache" and send the weights
+ * again): the run's metrics equal those of the same LoRA run in process (adapters merged into the
+ * sampler's weights), step for step.
+ */
+class LoraOverTritonTest {
+  private static final int STEPS = 5;
+
+  static LoraPolicy lora(ModelDirectory model) throws IOException {
+    return LoraPolicy.create(
+        PolicyModel.load(model.fullGraph()),
+        new LoraSpec(
+            4,
+            8.0,
+            EnumSet.of(
+                LoraModule.ATTN_QKV,
+                LoraModule.ATTN_DENSE,
+                LoraModule.MLP_H_TO_4H,
+                LoraModule.MLP_4H_TO_H),
+            7));
+  }
+
+  static ModelDirectory model(Path dir) throws IOException {
+    return ModelDirectory.write(
+        dir, DecoderWeights.initialize(TinyJbond.CONFIG), OptionalInt.empty(), OptionalInt.empty());
+  }
+
+  private static List<StepMetrics> run(
+      OrtPolicyLearner learner, PolicySampler sampler, WeightPublisher publisher) {
+    List<StepMetrics> metrics = new ArrayList<>();
+    try (JbondLoop loop =
+        TinyJbond.loop(sampler, learner, publisher).optMetricsSink(metrics::add).build()) {
+      loop.run(STEPS);
+    }
+    return metrics;
+  }
+
+  @Test
+  void fleetWithSmallCaches_metricsEqualTheInProcessLoraRun(@TempDir Path dir) throws IOException {
+    ModelDirectory model = model(dir.resolve("model"));
+    List<StepMetrics> inProcess;
+    try (OrtPolicyLearner learner =
+            OrtPolicyLearner.create(lora(model), TinyJbond.learnerConfig());
+        DirectSampler sampler =
+            DirectSampler.builder(model, SamplingConfig.builder().setMaxNewTokens(8).build())
+                .build()) {
+      inProcess = run(learner, sampler, new LearnerPublisher(sampler));
+    }
+
+    List<Path> repos = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      Path repo = dir.resolve("repo" + i);
+      // one adapter of this model in FP32 is 8 rows x 640 values x 4 bytes = 20,480 bytes
+      TritonServing.writeLoraRoles(
+          repo, DecoderWeights.initialize(TinyJbond.CONFIG), TritonDatatype.FP32, 30_000);
+      repos.add(repo);
+    }
+    List<StepMetrics> fleet;
+    long resends;
+    ServedAdapters adapters = new ServedAdapters();
+    try (TritonServing serving = TritonServing.startFleet(repos, 64);
+        OrtPolicyLearner learner = OrtPolicyLearner.create(lora(model), TinyJbond.learnerConfig());
+        TritonSampler sampler =
+            TritonSampler.builder(
+                    serving.client, SamplingConfig.builder().setMaxNewTokens(8).build())
+                .optAdapters(adapters)
+                // one base model serves both roles' adapters, as one engine would: the roles'
+                // tasks share each replica's cache
+                .optModelName(PolicyRole.ANCHOR, "jbond-policy")
+                .build()) {
+      TritonLoraPublisher publisher =
+          new TritonLoraPublisher(serving.client, sampler, adapters, LoraTensors.Dtype.FP32);
+      fleet = run(learner, sampler, publisher);
+      resends = sampler.loraWeightResends();
+      // the served adapters are the learner's: samples carry the adapter's version
+      List<Prompt> prompts = TinyJbond.prompts().subList(0, 2);
+      for (Generation g : sampler.sample(prompts, 2, PolicyRole.POLICY, 1)) {
+        assertEquals(STEPS + 0L, g.model().version() - 0L, "served version");
+      }
+    }
+
+    assertTrue(resends > 0, "the small caches forced resends with weights: " + resends);
+    assertEquals(inProcess.size(), fleet.size());
+    for (int i = 0; i < STEPS; i++) {
+      StepMetrics a = inProcess.get(i);
+      StepMetrics b = fleet.get(i);
+      String step = "step " + a.step();
+      assertEquals(a.rewardMean(), b.rewardMean(), 1e-9, step);
+      assertEquals(a.anchorRewardMean(), b.anchorRewardMean(), 1e-9, step);
+      assertEquals(a.winRate(), b.winRate(), 1e-9, step);
+      assertEquals(a.completionLength(), b.completionLength(), 1e-9, step);
+      assertEquals(a.loss(), b.loss(), 1e-5 * (1 + Math.abs(a.loss())), step);
+      assertEquals(a.klAnchor(), b.klAnchor(), 1e-5, step);
+      assertEquals(a.gradientNorm(), b.gradientNorm(), 1e-5 * (1 + a.gradientNorm()), step);
+      assertTrue(b.extras().get("samplerLogProbError") < 1e-3, step + ": sync");
+    }
+    System.out.printf(
+        "LoRA fleet (3 endpoints, caches of one adapter): %d requests resent with weights; final"
+            + " reward %.4f in process, %.4f over the fleet%n",
+        resends, inProcess.get(STEPS - 1).rewardMean(), fleet.get(STEPS - 1).rewardMean());
+  }
+}
