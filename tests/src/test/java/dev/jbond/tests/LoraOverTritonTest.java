@@ -18,18 +18,23 @@ import dev.jbond.onnx.lora.LoraPolicy;
 import dev.jbond.onnx.lora.LoraSpec;
 import dev.jbond.onnx.train.OrtPolicyLearner;
 import dev.jbond.onnx.train.PolicyModel;
+import dev.jbond.orchestrator.export.Exporter;
 import dev.jbond.serving.ServedAdapters;
 import dev.jbond.serving.TritonLoraPublisher;
 import dev.jbond.serving.TritonSampler;
+import dev.jbond.serving.lora.LoraExports;
 import dev.jbond.serving.lora.LoraTensors;
+import dev.jbond.serving.lora.SafeTensors;
 import dev.jbond.serving.triton.TritonDatatype;
 import dev.jbond.spi.PolicySampler;
 import dev.jbond.spi.WeightPublisher;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -110,6 +115,25 @@ class LoraOverTritonTest {
           new TritonLoraPublisher(serving.client, sampler, adapters, LoraTensors.Dtype.FP32);
       fleet = run(learner, sampler, publisher);
       resends = sampler.loraWeightResends();
+      // the export: merged ONNX with the learner's log-probabilities, PEFT and TensorRT-LLM files
+      Path out = dir.resolve("export");
+      Exporter.exportOne(learner, PolicyRole.POLICY, model, "jbond-policy", out);
+      List<Generation> probe =
+          sampler.sample(TinyJbond.prompts().subList(0, 2), 2, PolicyRole.POLICY, 3);
+      try (OrtPolicyLearner merged =
+          OrtPolicyLearner.open(out.resolve("policy/model.onnx"), TinyJbond.learnerConfig())) {
+        double[] expected = learner.logProbs(PolicyRole.POLICY, probe);
+        double[] actual = merged.logProbs(PolicyRole.POLICY, probe);
+        for (int i = 0; i < expected.length; i++) {
+          assertEquals(expected[i], actual[i], 1e-4, "merged export, sequence " + i);
+        }
+      }
+      Map<String, SafeTensors.Tensor> peft =
+          SafeTensors.read(out.resolve("policy/lora/" + LoraExports.PEFT_WEIGHTS));
+      assertEquals(16, peft.size(), peft.keySet().toString());
+      assertTrue(peft.containsKey("base_model.model.h.1.mlp.c_fc.lora_B.weight"));
+      assertTrue(
+          Files.isRegularFile(out.resolve("policy/lora/trtllm/1/" + LoraExports.TRT_WEIGHTS)));
       // the served adapters are the learner's: samples carry the adapter's version
       List<Prompt> prompts = TinyJbond.prompts().subList(0, 2);
       for (Generation g : sampler.sample(prompts, 2, PolicyRole.POLICY, 1)) {

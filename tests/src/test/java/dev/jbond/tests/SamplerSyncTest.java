@@ -15,8 +15,12 @@ import dev.jbond.models.generate.DirectSampler;
 import dev.jbond.models.generate.LearnerPublisher;
 import dev.jbond.models.generate.SamplingConfig;
 import dev.jbond.onnx.train.OrtPolicyLearner;
+import dev.jbond.serving.ServedAdapters;
+import dev.jbond.serving.TritonLoraPublisher;
 import dev.jbond.serving.TritonSampler;
 import dev.jbond.serving.TritonWeightPublisher;
+import dev.jbond.serving.lora.LoraTensors;
+import dev.jbond.serving.triton.TritonDatatype;
 import dev.jbond.spi.PolicyLearner;
 import dev.jbond.spi.PolicySampler;
 import dev.jbond.spi.WeightPublisher;
@@ -31,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Sync verification: a publisher that silently drops one policy update (reports it published, the
  * server keeps the old weights) is caught at the next step, before anything learns from the stale
- * samples, in process and over Triton; the retry publishes again and the run goes on.
+ * samples, in process and over Triton, for full weights and for LoRA adapters sent per request; the
+ * retry publishes again and the run goes on.
  */
 class SamplerSyncTest {
   private static final long DROPPED = 3;
@@ -88,6 +93,30 @@ class SamplerSyncTest {
         TritonWeightPublisher publisher =
             TritonWeightPublisher.builder(serving.client, TinyJbond.CONFIG).build()) {
       check(learner, sampler, new DroppingPublisher(publisher));
+    }
+  }
+
+  @Test
+  void droppedUpdate_loraAdaptersPerRequest_caughtAtTheNextStepAndRepublished(@TempDir Path dir)
+      throws IOException {
+    ModelDirectory model = model(dir.resolve("model"));
+    Path repo = dir.resolve("repo");
+    TritonServing.writeLoraRoles(
+        repo, DecoderWeights.initialize(TinyJbond.CONFIG), TritonDatatype.FP32, 1 << 20);
+    ServedAdapters adapters = new ServedAdapters();
+    try (TritonServing serving = TritonServing.start(repo, 64);
+        OrtPolicyLearner learner =
+            OrtPolicyLearner.create(LoraOverTritonTest.lora(model), TinyJbond.learnerConfig());
+        TritonSampler sampler =
+            TritonSampler.builder(
+                    serving.client, SamplingConfig.builder().setMaxNewTokens(8).build())
+                .optAdapters(adapters)
+                .build()) {
+      check(
+          learner,
+          sampler,
+          new DroppingPublisher(
+              new TritonLoraPublisher(serving.client, sampler, adapters, LoraTensors.Dtype.FP32)));
     }
   }
 

@@ -82,7 +82,7 @@ public final class ExportCommand implements Callable<Integer> {
     try (OrtPolicyLearner learner = RunComponents.openLearner(policy, config, false)) {
       JbondLoop.restoreLearner(
           FileCheckpointStore.open(dir.checkpoints(), Integer.MAX_VALUE), chosen, learner);
-      Exporter.exportOne(learner, role, policy, name, out);
+      Exporter.exportOne(learner, role, policy, name, out, Exporter.loraDtype(config));
     }
     spec.commandLine()
         .getOut()

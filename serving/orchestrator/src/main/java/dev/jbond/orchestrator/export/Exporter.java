@@ -4,13 +4,17 @@ import dev.jbond.PolicyRole;
 import dev.jbond.models.policy.PolicyFiles;
 import dev.jbond.models.triton.TritonModelConfig;
 import dev.jbond.models.triton.TritonRepository;
+import dev.jbond.onnx.lora.LoraAdapter;
 import dev.jbond.onnx.lora.LoraPolicy;
+import dev.jbond.onnx.lora.LoraTarget;
 import dev.jbond.onnx.train.OrtPolicyLearner;
 import dev.jbond.onnx.train.PolicyModel;
 import dev.jbond.orchestrator.config.RunConfig;
 import dev.jbond.orchestrator.run.RunDirectory;
 import dev.jbond.serving.TensorProfile;
 import dev.jbond.serving.TrtLlmModelConfig;
+import dev.jbond.serving.lora.LoraExports;
+import dev.jbond.serving.lora.LoraTensors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,7 +38,15 @@ import java.util.Map;
  *       input_ids} [+ {@code attention_mask}, {@code position_ids}] to {@code logits}).
  * </ul>
  *
- * The export directory is written beside its final place and moved there when complete.
+ * <p>A learner of LoRA adapters exports the base model with the adapters merged in ({@code
+ * model.onnx} and the repository) and, in {@code <role>/lora/}, the adapter itself: in Hugging Face
+ * PEFT's layout ({@code adapter_model.safetensors}, {@code adapter_config.json}; not when {@code
+ * attn_q/k/v} adapt thirds of a fused projection, which PEFT cannot express) and as TensorRT-LLM's
+ * prefetch arrays ({@code trtllm/1/model.lora_weights.npy}, {@code model.lora_config.npy}, for its
+ * {@code lora_prefetch_dir}; in the run's {@code serving.lora.dtype}, not for BF16, which {@code
+ * .npy} cannot hold).
+ *
+ * <p>The export directory is written beside its final place and moved there when complete.
  */
 public final class Exporter {
   private Exporter() {}
@@ -60,7 +72,7 @@ public final class Exporter {
         target,
         temp -> {
           for (PolicyRole role : List.of(PolicyRole.POLICY, PolicyRole.ANCHOR)) {
-            exportRole(learner, role, source, names.get(role), temp);
+            exportRole(learner, role, source, names.get(role), temp, loraDtype(config));
           }
         });
   }
@@ -80,14 +92,91 @@ public final class Exporter {
   public static Path exportOne(
       OrtPolicyLearner learner, PolicyRole role, PolicyFiles source, String name, Path target)
       throws IOException {
-    return write(target, temp -> exportRole(learner, role, source, name, temp));
+    return exportOne(learner, role, source, name, target, LoraTensors.Dtype.FP16);
+  }
+
+  /**
+   * Exports one role as {@link #exportOne(OrtPolicyLearner, PolicyRole, PolicyFiles, String, Path)}
+   * does, a LoRA adapter's TensorRT-LLM arrays in {@code loraDtype}.
+   *
+   * @param learner the learner holding the weights
+   * @param role which weights
+   * @param source the model directory the learner was opened from (architecture, special tokens)
+   * @param name the model name in the repository
+   * @param target the export directory
+   * @param loraDtype the datatype of TensorRT-LLM's adapter arrays (the engine's)
+   * @return {@code target}
+   * @throws IOException when writing fails
+   */
+  public static Path exportOne(
+      OrtPolicyLearner learner,
+      PolicyRole role,
+      PolicyFiles source,
+      String name,
+      Path target,
+      LoraTensors.Dtype loraDtype)
+      throws IOException {
+    return write(target, temp -> exportRole(learner, role, source, name, temp, loraDtype));
+  }
+
+  /**
+   * Returns the datatype of a run's adapters on the wire ({@code serving.lora.dtype}).
+   *
+   * @param config the run's configuration
+   * @return the datatype
+   */
+  public static LoraTensors.Dtype loraDtype(RunConfig config) {
+    return LoraTensors.Dtype.valueOf(config.serving().lora().dtype().name());
+  }
+
+  /** Writes a role's adapter in PEFT's layout and as TensorRT-LLM's prefetch arrays. */
+  private static void exportAdapter(
+      OrtPolicyLearner learner,
+      LoraPolicy lora,
+      PolicyRole role,
+      PolicyFiles source,
+      Path out,
+      LoraTensors.Dtype dtype)
+      throws IOException {
+    List<LoraAdapter> adapters = lora.adapters(learner.weights(role));
+    List<String> paths = lora.targets().stream().map(LoraTarget::path).toList();
+    if (paths.stream().distinct().count() == paths.size()) {
+      // GPT-2-style weights are stored [in, out] like PyTorch's Conv1D: PEFT's fan_in_fan_out
+      boolean fanInFanOut = paths.stream().noneMatch(p -> p.contains("layers."));
+      LoraExports.writePeft(
+          out,
+          adapters,
+          paths,
+          lora.spec().alpha(),
+          fanInFanOut,
+          source.root().toAbsolutePath().toString());
+    }
+    if (dtype != LoraTensors.Dtype.BF16) {
+      LoraExports.writeTrtLlm(
+          LoraExports.trtLlmTaskDirectory(out.resolve("trtllm"), 1),
+          LoraTensors.of(adapters, lora.spec().alpha(), dtype));
+    }
   }
 
   private static void exportRole(
-      OrtPolicyLearner learner, PolicyRole role, PolicyFiles source, String name, Path out)
+      OrtPolicyLearner learner,
+      PolicyRole role,
+      PolicyFiles source,
+      String name,
+      Path out,
+      LoraTensors.Dtype loraDtype)
       throws IOException {
     Path onnx = out.resolve(role.label()).resolve(PolicyModel.MODEL_FILE);
     learner.export(role, onnx);
+    if (learner.lora().isPresent()) {
+      exportAdapter(
+          learner,
+          learner.lora().get(),
+          role,
+          source,
+          out.resolve(role.label()).resolve("lora"),
+          loraDtype);
+    }
     Path repository = out.resolve("repository");
     TrtLlmModelConfig.write(
         repository,
