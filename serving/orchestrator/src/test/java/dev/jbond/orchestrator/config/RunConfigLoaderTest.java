@@ -153,7 +153,13 @@ class RunConfigLoaderTest {
         Arguments.of(
             "serving: {endpoint: x}",
             "serving.endpoint: unknown key, expected one of [mode, transport, endpoints, deadline,"
-                + " load-deadline, retry, health, models, threads, max-batch-rows]"),
+                + " load-deadline, retry, health, models, threads, max-batch-rows, lora]"),
+        Arguments.of(
+            "serving: {lora: {dtype: fp8}}",
+            "serving.lora.dtype: expected one of [fp16, bf16, fp32], found \"fp8\""),
+        Arguments.of(
+            "serving: {lora: {cache-bytes: 0}}",
+            "serving.lora.cache-bytes: expected a byte count >= 1, found 0"),
         Arguments.of(
             "serving: {deadline: 30}",
             "serving.deadline: expected a duration such as 30s, 500ms or 2m, found 30"),
