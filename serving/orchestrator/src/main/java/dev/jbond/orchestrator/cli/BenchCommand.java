@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
       BenchGenerateCommand.class,
       BenchSampleCommand.class,
       BenchStepCommand.class,
+      BenchLoraCommand.class,
       BenchServerCommand.class,
       BenchTokenizeCommand.class
     })

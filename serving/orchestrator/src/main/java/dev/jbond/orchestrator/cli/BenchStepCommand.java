@@ -8,6 +8,7 @@ import dev.jbond.models.decoder.DecoderWeights;
 import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.orchestrator.config.RunConfig;
 import dev.jbond.orchestrator.config.RunConfigLoader;
+import dev.jbond.orchestrator.run.RunComponents;
 import dev.jbond.orchestrator.run.RunDirectory;
 import dev.jbond.orchestrator.run.RunEngine;
 import dev.jbond.orchestrator.run.RunListener;
@@ -53,20 +54,38 @@ public final class BenchStepCommand implements Callable<Integer> {
 
   /** The settings timed, in order. */
   enum Setting {
-    NAIVE("naive order", 0, false, true),
-    STALENESS0("staleness 0", 0, true, false),
-    STALENESS1("staleness 1", 1, true, false);
+    NAIVE("naive order", 0, false, true, null),
+    STALENESS0("staleness 0", 0, true, false, null),
+    STALENESS1("staleness 1", 1, true, false, null),
+    /** Staleness 0 training LoRA adapters, sent with the requests. */
+    LORA_ADAPTERS("LoRA, adapters", 0, true, false, RunConfig.LoraPublish.ADAPTERS),
+    /** Staleness 0 training LoRA adapters, published merged into full weights. */
+    LORA_MERGED("LoRA, merged", 0, true, false, RunConfig.LoraPublish.MERGED);
 
     final String label;
     final int staleness;
     final boolean reuseForward;
     final boolean trackReferenceKl;
 
-    Setting(String label, int staleness, boolean reuseForward, boolean trackReferenceKl) {
+    /** How adapters are published; null: the whole model is trained. */
+    final RunConfig.LoraPublish lora;
+
+    Setting(
+        String label,
+        int staleness,
+        boolean reuseForward,
+        boolean trackReferenceKl,
+        RunConfig.LoraPublish lora) {
       this.label = label;
       this.staleness = staleness;
       this.reuseForward = reuseForward;
       this.trackReferenceKl = trackReferenceKl;
+      this.lora = lora;
+    }
+
+    /** The option value: the name in kebab case. */
+    String option() {
+      return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
   }
 
@@ -134,6 +153,21 @@ public final class BenchStepCommand implements Callable<Integer> {
   @Option(names = "--out", description = "Where the figures go (default: ${DEFAULT-VALUE}).")
   Path out = Path.of("runs", "bench-step.json");
 
+  @Option(
+      names = "--settings",
+      split = ",",
+      description =
+          "Settings to time side by side: naive, staleness0, staleness1, lora-adapters,"
+              + " lora-merged (default: ${DEFAULT-VALUE}).")
+  List<String> settingNames = List.of("naive", "staleness0", "staleness1");
+
+  @Option(
+      names = "--lora-rank",
+      description = "Rank of the LoRA settings' adapters (default: ${DEFAULT-VALUE}).")
+  int loraRank = 8;
+
+  private List<Setting> settings = List.of();
+
   BenchStepCommand(RunEngine engine, RunConfigLoader loader) {
     this.engine = engine;
     this.loader = loader;
@@ -170,6 +204,28 @@ public final class BenchStepCommand implements Callable<Integer> {
         throw new IllegalArgumentException("Expected --models from [demo, 25m], found '" + m + "'");
       }
     }
+    List<Setting> chosen = new ArrayList<>();
+    for (String name : settingNames) {
+      Setting found = null;
+      for (Setting s : Setting.values()) {
+        if (s.option().equals(name)) {
+          found = s;
+        }
+      }
+      if (found == null) {
+        throw new IllegalArgumentException(
+            "Expected --settings from "
+                + Arrays.stream(Setting.values()).map(Setting::option).toList()
+                + ", found '"
+                + name
+                + "'");
+      }
+      chosen.add(found);
+    }
+    if (loraRank < 1) {
+      throw new IllegalArgumentException("Expected --lora-rank >= 1, found " + loraRank);
+    }
+    this.settings = List.copyOf(chosen);
     PrintWriter console = spec.commandLine().getOut();
     Path scratch = Files.createTempDirectory("jbond-bench-step-");
     Map<String, Object> results = new LinkedHashMap<>();
@@ -222,11 +278,11 @@ public final class BenchStepCommand implements Callable<Integer> {
       throws IOException {
     Map<Setting, List<StepMetrics>> measured = new LinkedHashMap<>();
     List<Double> overlap = new ArrayList<>();
-    for (Setting s : Setting.values()) {
+    for (Setting s : settings) {
       measured.put(s, new ArrayList<>());
     }
     for (int round = 0; round < rounds; round++) {
-      for (Setting s : Setting.values()) {
+      for (Setting s : settings) {
         RunConfig c = withRun(base, s, runSteps, runEvalEvery);
         RunDirectory dir =
             new RunDirectory(scratch.resolve(name.replace(' ', '-') + "-" + round + "-" + s));
@@ -258,13 +314,13 @@ public final class BenchStepCommand implements Callable<Integer> {
         name,
         rounds * (runSteps - runWarmup));
     StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "%-14s", "phase"));
-    for (Setting s : Setting.values()) {
+    for (Setting s : settings) {
       header.append(String.format(Locale.ROOT, " %22s", s.label));
     }
     console.println(header);
     for (String phase : PHASES) {
       StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-14s", phase));
-      for (Setting s : Setting.values()) {
+      for (Setting s : settings) {
         double[] st = stats(measured.get(s), phase);
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("median", st[0]);
@@ -279,8 +335,11 @@ public final class BenchStepCommand implements Callable<Integer> {
       console.println(line);
     }
     Map<String, Object> derived = new LinkedHashMap<>();
-    double naive = mean(measured.get(Setting.NAIVE), BenchStepCommand::stepWithoutEval);
-    for (Setting s : Setting.values()) {
+    double naive =
+        measured.containsKey(Setting.NAIVE)
+            ? mean(measured.get(Setting.NAIVE), BenchStepCommand::stepWithoutEval)
+            : Double.NaN;
+    for (Setting s : settings) {
       List<StepMetrics> m = measured.get(s);
       double step = mean(m, BenchStepCommand::stepWithoutEval);
       double share = mean(m, BenchStepCommand::samplePhase) / step;
@@ -288,6 +347,7 @@ public final class BenchStepCommand implements Callable<Integer> {
       row.put("stepWithoutEvalMean", step);
       row.put("samplingShare", share);
       row.put("speedupOverNaive", naive / step);
+      row.put("samplesPerSecond", samplesPerStep(base) / (mean(m, BenchStepCommand::samplePhase) / 1000));
       if (s.staleness == 1) {
         double[] ratio = summary(overlap);
         row.put("overMaxPhaseMedian", ratio[0]);
@@ -305,13 +365,15 @@ public final class BenchStepCommand implements Callable<Integer> {
           naive / step);
     }
     double[] ratio = summary(overlap);
-    console.printf(
+    if (!overlap.isEmpty()) {
+      console.printf(
         Locale.ROOT,
         "staleness 1: step / max(sample + score of the samples drawn during it, logprobs + learn +"
             + " anchor + publish) = %.2f median, %.2f mean, %.2f 90th percentile over steps%n%n",
         ratio[0],
         ratio[1],
         ratio[2]);
+    }
     results.put("derived", derived);
     return results;
   }
@@ -398,6 +460,12 @@ public final class BenchStepCommand implements Callable<Integer> {
         demo.run());
   }
 
+  /** Samples drawn per step: per prompt the objective's policy and comparison samples. */
+  private static double samplesPerStep(RunConfig base) {
+    var plan = RunComponents.objective(base.objective(), base.run().importanceBound()).plan();
+    return (double) base.prompts().batchSize() * (plan.policySamples() + plan.comparisonSamples());
+  }
+
   private RunConfig withRun(RunConfig base, Setting setting, int runSteps, int runEvalEvery) {
     RunConfig.Run r = base.run();
     RunConfig.Run run =
@@ -415,16 +483,51 @@ public final class BenchStepCommand implements Callable<Integer> {
             r.importanceBound(),
             setting.reuseForward,
             r.samplerLogProbTolerance());
+    RunConfig.Policy policy = base.policy();
+    RunConfig.Serving serving = base.serving();
+    RunConfig.Optimizer optimizer = base.optimizer();
+    if (setting.lora != null) {
+      policy = new RunConfig.Policy(policy.model(), new RunConfig.Lora(loraRank, 16.0, List.of()));
+      RunConfig.Serving v = serving;
+      serving =
+          new RunConfig.Serving(
+              v.mode(),
+              v.transport(),
+              v.endpoints(),
+              v.deadline(),
+              v.loadDeadline(),
+              v.retry(),
+              v.health(),
+              v.models(),
+              v.threads(),
+              v.maxBatchRows(),
+              new RunConfig.LoraServing(setting.lora, v.lora().dtype(), v.lora().cacheBytes()));
+      RunConfig.Optimizer o = optimizer;
+      // adapters learn at ten times the whole model's rate, as usual for LoRA
+      optimizer =
+          new RunConfig.Optimizer(
+              o.learningRate() * 10,
+              o.warmupSteps(),
+              o.schedule(),
+              o.minLearningRate(),
+              o.weightDecay(),
+              o.beta1(),
+              o.beta2(),
+              o.epsilon(),
+              o.maxGradientNorm(),
+              o.maxTokensPerRun(),
+              o.threads());
+    }
     RunConfig c =
         new RunConfig(
-            base.policy(),
+            policy,
             base.reference(),
             base.reward(),
             base.prompts(),
             base.sampling(),
             base.objective(),
-            base.optimizer(),
-            base.serving(),
+            optimizer,
+            serving,
             base.eval(),
             run);
     return loader.check(c, Path.of(""));
