@@ -11,6 +11,7 @@ import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -37,14 +38,31 @@ import java.util.regex.Pattern;
  * </ul>
  */
 public final class LoraTargets {
-  private static final Pattern LLAMA_ATTN =
-      Pattern.compile("(?:^|\\.)(layers\\.(\\d+)\\.self_attn\\.([qkvo])_proj)(?:\\.|$)");
-  private static final Pattern LLAMA_MLP =
-      Pattern.compile("(?:^|\\.)(layers\\.(\\d+)\\.mlp\\.(gate|up|down)_proj)(?:\\.|$)");
-  private static final Pattern GPT_ATTN =
-      Pattern.compile("(?:^|\\.)(h\\.(\\d+)\\.attn\\.(c_attn|c_proj))(?:\\.|$)");
-  private static final Pattern GPT_MLP =
-      Pattern.compile("(?:^|\\.)(h\\.(\\d+)\\.mlp\\.(c_fc|c_proj))(?:\\.|$)");
+  private static final Pattern LLAMA =
+      Pattern.compile(
+          "(?:^|\\.)(layers\\.(\\d+)\\.(?:self_attn|mlp)\\.(q|k|v|o|gate|up|down)_proj)(?:\\.|$)");
+  private static final Pattern GPT =
+      Pattern.compile(
+          "(?:^|\\.)(h\\.(\\d+)\\.(attn\\.c_attn|attn\\.c_proj|mlp\\.c_fc|mlp\\.c_proj))(?:\\.|$)");
+
+  /** Llama projections by name: the gate and up names cross, as in TensorRT-LLM's converter. */
+  private static final Map<String, LoraModule> LLAMA_MODULES =
+      Map.of(
+          "q", LoraModule.ATTN_Q,
+          "k", LoraModule.ATTN_K,
+          "v", LoraModule.ATTN_V,
+          "o", LoraModule.ATTN_DENSE,
+          "gate", LoraModule.MLP_H_TO_4H,
+          "up", LoraModule.MLP_GATE,
+          "down", LoraModule.MLP_4H_TO_H);
+
+  /** GPT-2 projections by path; {@code attn.c_attn} is the fused query-key-value one. */
+  private static final Map<String, LoraModule> GPT_MODULES =
+      Map.of(
+          "attn.c_attn", LoraModule.ATTN_QKV,
+          "attn.c_proj", LoraModule.ATTN_DENSE,
+          "mlp.c_fc", LoraModule.MLP_H_TO_4H,
+          "mlp.c_proj", LoraModule.MLP_4H_TO_H);
 
   private LoraTargets() {}
 
@@ -137,81 +155,39 @@ public final class LoraTargets {
   private static List<LoraTarget> match(
       String text, String node, String weight, boolean transposed, int in, int width) {
     String prefix = weight.endsWith(".weight") ? weight.substring(0, weight.length() - 7) : null;
-    Matcher m = LLAMA_ATTN.matcher(text);
+    Matcher m = LLAMA.matcher(text);
     if (m.find()) {
-      LoraModule module =
-          switch (m.group(3)) {
-            case "q" -> LoraModule.ATTN_Q;
-            case "k" -> LoraModule.ATTN_K;
-            case "v" -> LoraModule.ATTN_V;
-            default -> LoraModule.ATTN_DENSE;
-          };
       String path = pathOf(prefix, m.group(1), "model.");
+      LoraModule module = LLAMA_MODULES.get(m.group(3));
       return List.of(target(module, m.group(2), node, weight, transposed, in, width, 0, path));
     }
-    m = LLAMA_MLP.matcher(text);
-    if (m.find()) {
-      LoraModule module =
-          switch (m.group(3)) {
-            case "gate" -> LoraModule.MLP_H_TO_4H;
-            case "up" -> LoraModule.MLP_GATE;
-            default -> LoraModule.MLP_4H_TO_H;
-          };
-      String path = pathOf(prefix, m.group(1), "model.");
+    m = GPT.matcher(text);
+    if (!m.find()) {
+      return List.of();
+    }
+    String path = pathOf(prefix, m.group(1), "transformer.");
+    LoraModule module = GPT_MODULES.get(m.group(3));
+    if (module != LoraModule.ATTN_QKV) {
       return List.of(target(module, m.group(2), node, weight, transposed, in, width, 0, path));
     }
-    m = GPT_ATTN.matcher(text);
-    if (m.find()) {
-      String path = pathOf(prefix, m.group(1), "transformer.");
-      if (m.group(3).equals("c_proj")) {
-        return List.of(
-            target(
-                LoraModule.ATTN_DENSE, m.group(2), node, weight, transposed, in, width, 0, path));
-      }
-      Checks.checkArgument(
-          width % 3 == 0,
-          "Expected the fused query-key-value weight '%s' to have a width divisible by 3, found %d",
-          weight,
-          width);
-      int third = width / 3;
-      List<LoraTarget> out = new ArrayList<>();
+    Checks.checkArgument(
+        width % 3 == 0,
+        "Expected the fused query-key-value weight '%s' to have a width divisible by 3, found %d",
+        weight,
+        width);
+    int third = width / 3;
+    int layer = Integer.parseInt(m.group(2));
+    List<LoraTarget> out = new ArrayList<>();
+    out.add(
+        new LoraTarget(
+            LoraModule.ATTN_QKV, layer, node, weight, transposed, in, width, 0, width, path));
+    LoraModule[] parts = {LoraModule.ATTN_Q, LoraModule.ATTN_K, LoraModule.ATTN_V};
+    for (int i = 0; i < 3; i++) {
       out.add(
           new LoraTarget(
-              LoraModule.ATTN_QKV,
-              Integer.parseInt(m.group(2)),
-              node,
-              weight,
-              transposed,
-              in,
-              width,
-              0,
-              width,
-              path));
-      LoraModule[] parts = {LoraModule.ATTN_Q, LoraModule.ATTN_K, LoraModule.ATTN_V};
-      for (int i = 0; i < 3; i++) {
-        out.add(
-            new LoraTarget(
-                parts[i],
-                Integer.parseInt(m.group(2)),
-                node,
-                weight,
-                transposed,
-                in,
-                third,
-                i * third,
-                width,
-                path));
-      }
-      return out;
+              parts[i], layer, node, weight, transposed, in, third, i * third, width, path));
     }
-    m = GPT_MLP.matcher(text);
-    if (m.find()) {
-      LoraModule module =
-          m.group(3).equals("c_fc") ? LoraModule.MLP_H_TO_4H : LoraModule.MLP_4H_TO_H;
-      String path = pathOf(prefix, m.group(1), "transformer.");
-      return List.of(target(module, m.group(2), node, weight, transposed, in, width, 0, path));
-    }
-    return List.of();
+    return out;
   }
 
   /**

@@ -6,17 +6,16 @@ import dev.jbond.PolicyRole;
 import dev.jbond.Prompt;
 import dev.jbond.TokenSequence;
 import dev.jbond.internal.Json;
-import dev.jbond.models.decoder.DecoderConfig;
-import dev.jbond.models.decoder.DecoderWeights;
 import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.onnx.lora.LoraPolicy;
 import dev.jbond.onnx.lora.LoraSpec;
-import dev.jbond.onnx.lora.LoraTargets;
 import dev.jbond.onnx.ort.SessionConfig;
 import dev.jbond.onnx.train.LearnerConfig;
 import dev.jbond.onnx.train.LearningRateSchedule;
 import dev.jbond.onnx.train.OrtPolicyLearner;
 import dev.jbond.onnx.train.PolicyModel;
+import dev.jbond.orchestrator.config.RunConfig;
+import dev.jbond.orchestrator.run.RunComponents;
 import dev.jbond.orchestrator.run.RunDirectory;
 import dev.jbond.serving.lora.LoraTensors;
 import dev.jbond.spi.WeightedSequence;
@@ -26,12 +25,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.OptionalInt;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
@@ -108,16 +105,12 @@ public final class BenchLoraCommand implements Callable<Integer> {
           batch = 64 * 4; // 64 prompts x (2 policy + 2 anchor samples) of J-BOND
           seq = 64;
         } else if (m.equals("25m")) {
-          ModelDirectory small =
-              ModelDirectory.read(Path.of(DemoCommand.config(DemoCommand.assets(), 1, 0).policy().model()));
-          DecoderConfig config =
-              small.config().toBuilder().setWidth(512).setLayers(8).setHeads(8).setSeed(7).build();
-          ModelDirectory.write(
-              dir, DecoderWeights.initialize(config), small.eosTokenId(), small.padTokenId());
+          BenchStepCommand.writeLargeDecoder(dir);
           batch = 8 * 4;
           seq = 48;
         } else {
-          throw new IllegalArgumentException("Expected --models from [demo, 25m], found '" + m + "'");
+          throw new IllegalArgumentException(
+              "Expected --models from [demo, 25m], found '" + m + "'");
         }
         results.put(m, measure(console, m, dir, batch, seq));
       }
@@ -200,23 +193,14 @@ public final class BenchLoraCommand implements Callable<Integer> {
     return r;
   }
 
-  /** The adapters' spec: every module the model has, {@code attn_qkv} where fused. */
+  /** The adapters' spec: every module the model has, {@code attn_qkv} where fused, alpha 2r. */
   static LoraSpec spec(PolicyModel base, int rank) {
-    EnumSet<dev.jbond.onnx.lora.LoraModule> modules =
-        EnumSet.noneOf(dev.jbond.onnx.lora.LoraModule.class);
-    LoraTargets.all(base.graph()).forEach(t -> modules.add(t.module()));
-    if (modules.contains(dev.jbond.onnx.lora.LoraModule.ATTN_QKV)) {
-      modules.removeAll(
-          EnumSet.of(
-              dev.jbond.onnx.lora.LoraModule.ATTN_Q,
-              dev.jbond.onnx.lora.LoraModule.ATTN_K,
-              dev.jbond.onnx.lora.LoraModule.ATTN_V));
-    }
-    return new LoraSpec(rank, 2.0 * rank, modules, 1);
+    return RunComponents.loraSpec(new RunConfig.Lora(rank, 2.0 * rank, List.of()), base, 1);
   }
 
   private static double median(List<Map<String, Object>> runs, String key) {
-    double[] v = runs.stream().mapToDouble(m -> ((Number) m.get(key)).doubleValue()).sorted().toArray();
+    double[] v =
+        runs.stream().mapToDouble(m -> ((Number) m.get(key)).doubleValue()).sorted().toArray();
     return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
   }
 
@@ -339,17 +323,8 @@ public final class BenchLoraCommand implements Callable<Integer> {
       r.put("trainedParameters", trained);
       r.put("stepMs", times);
       r.put("medianStepMs", times.get(times.size() / 2));
-      r.put("peakRssMib", peakRssMib());
+      r.put("peakRssMib", BenchTrainCommand.peakRssMib());
       System.out.println(Json.write(r));
-    }
-
-    private static double peakRssMib() throws IOException {
-      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-        if (line.startsWith("VmHWM:")) {
-          return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-        }
-      }
-      return Double.NaN;
     }
   }
 }

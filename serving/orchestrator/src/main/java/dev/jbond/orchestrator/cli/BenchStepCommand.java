@@ -347,7 +347,9 @@ public final class BenchStepCommand implements Callable<Integer> {
       row.put("stepWithoutEvalMean", step);
       row.put("samplingShare", share);
       row.put("speedupOverNaive", naive / step);
-      row.put("samplesPerSecond", samplesPerStep(base) / (mean(m, BenchStepCommand::samplePhase) / 1000));
+      row.put(
+          "samplesPerSecond",
+          samplesPerStep(base) / (mean(m, BenchStepCommand::samplePhase) / 1000));
       if (s.staleness == 1) {
         double[] ratio = summary(overlap);
         row.put("overMaxPhaseMedian", ratio[0]);
@@ -367,12 +369,12 @@ public final class BenchStepCommand implements Callable<Integer> {
     double[] ratio = summary(overlap);
     if (!overlap.isEmpty()) {
       console.printf(
-        Locale.ROOT,
-        "staleness 1: step / max(sample + score of the samples drawn during it, logprobs + learn +"
-            + " anchor + publish) = %.2f median, %.2f mean, %.2f 90th percentile over steps%n%n",
-        ratio[0],
-        ratio[1],
-        ratio[2]);
+          Locale.ROOT,
+          "staleness 1: step / max(sample + score of the samples drawn during it, logprobs + learn +"
+              + " anchor + publish) = %.2f median, %.2f mean, %.2f 90th percentile over steps%n%n",
+          ratio[0],
+          ratio[1],
+          ratio[2]);
     }
     results.put("derived", derived);
     return results;
@@ -438,13 +440,8 @@ public final class BenchStepCommand implements Callable<Integer> {
 
   /** The demo's architecture at 25M parameters (width 512, 8 layers, 8 heads), random weights. */
   private RunConfig largeConfig(Path dir) throws IOException {
-    Path assets = DemoCommand.assets();
-    RunConfig demo = DemoCommand.config(assets, largeSteps, 0);
-    ModelDirectory small = ModelDirectory.read(Path.of(demo.policy().model()));
-    DecoderConfig config =
-        small.config().toBuilder().setWidth(512).setLayers(8).setHeads(8).setSeed(7).build();
-    ModelDirectory.write(
-        dir, DecoderWeights.initialize(config), small.eosTokenId(), small.padTokenId());
+    RunConfig demo = DemoCommand.config(DemoCommand.assets(), largeSteps, 0);
+    writeLargeDecoder(dir);
     RunConfig.Prompts p = demo.prompts();
     RunConfig.Sampling s = demo.sampling();
     return new RunConfig(
@@ -464,6 +461,22 @@ public final class BenchStepCommand implements Callable<Integer> {
   private static double samplesPerStep(RunConfig base) {
     var plan = RunComponents.objective(base.objective(), base.run().importanceBound()).plan();
     return (double) base.prompts().batchSize() * (plan.policySamples() + plan.comparisonSamples());
+  }
+
+  /**
+   * Writes the demo policy's architecture at 25M parameters (width 512, 8 layers, 8 heads, random
+   * weights of seed 7) with the demo's special tokens.
+   *
+   * @param dir the model directory to write
+   * @throws IOException when the demo or the directory cannot be read or written
+   */
+  static void writeLargeDecoder(Path dir) throws IOException {
+    RunConfig demo = DemoCommand.config(DemoCommand.assets(), 1, 0);
+    ModelDirectory small = ModelDirectory.read(Path.of(demo.policy().model()));
+    DecoderConfig config =
+        small.config().toBuilder().setWidth(512).setLayers(8).setHeads(8).setSeed(7).build();
+    ModelDirectory.write(
+        dir, DecoderWeights.initialize(config), small.eosTokenId(), small.padTokenId());
   }
 
   private RunConfig withRun(RunConfig base, Setting setting, int runSteps, int runEvalEvery) {

@@ -231,7 +231,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
     return r;
   }
 
-  private static double peakRssMib() throws IOException {
+  /** The process's peak resident memory in MiB ({@code VmHWM}), NaN where unknown. */
+  static double peakRssMib() throws IOException {
     for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
       if (line.startsWith("VmHWM:")) {
         return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;

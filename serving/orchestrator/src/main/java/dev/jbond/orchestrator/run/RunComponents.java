@@ -137,7 +137,7 @@ public final class RunComponents {
    * @return the specification
    * @throws IllegalArgumentException naming the known modules when one is unknown
    */
-  static LoraSpec loraSpec(RunConfig.Lora lora, PolicyModel base, long seed) {
+  public static LoraSpec loraSpec(RunConfig.Lora lora, PolicyModel base, long seed) {
     if (!lora.modules().isEmpty()) {
       return LoraSpec.of(lora.rank(), lora.alpha(), lora.modules(), seed);
     }
