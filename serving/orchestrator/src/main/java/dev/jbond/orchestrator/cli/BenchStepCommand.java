@@ -359,12 +359,15 @@ public final class BenchStepCommand implements Callable<Integer> {
       derived.put(s.name(), row);
       console.printf(
           Locale.ROOT,
-          "%-12s step without eval and checkpoint %.1f ms (mean), sampling %.0f%% of it,"
-              + " %.2fx faster than the naive order%n",
+          "%-12s step without eval and checkpoint %.1f ms (mean), sampling %.0f%% of it (%.1f"
+              + " samples/s)%s%n",
           s.label,
           step,
           100 * share,
-          naive / step);
+          row.get("samplesPerSecond"),
+          Double.isNaN(naive)
+              ? ""
+              : String.format(Locale.ROOT, ", %.2fx faster than the naive order", naive / step));
     }
     double[] ratio = summary(overlap);
     if (!overlap.isEmpty()) {
