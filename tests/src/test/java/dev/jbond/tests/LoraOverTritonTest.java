@@ -3,6 +3,7 @@ package dev.jbond.tests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.ByteString;
 import dev.jbond.Generation;
 import dev.jbond.PolicyRole;
 import dev.jbond.Prompt;
@@ -13,6 +14,7 @@ import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.models.generate.DirectSampler;
 import dev.jbond.models.generate.LearnerPublisher;
 import dev.jbond.models.generate.SamplingConfig;
+import dev.jbond.onnx.lora.LoraAdapter;
 import dev.jbond.onnx.lora.LoraModule;
 import dev.jbond.onnx.lora.LoraPolicy;
 import dev.jbond.onnx.lora.LoraSpec;
@@ -26,9 +28,18 @@ import dev.jbond.serving.lora.LoraExports;
 import dev.jbond.serving.lora.LoraTensors;
 import dev.jbond.serving.lora.SafeTensors;
 import dev.jbond.serving.triton.TritonDatatype;
+import dev.jbond.serving.triton.proto.ModelInferRequest;
 import dev.jbond.spi.PolicySampler;
 import dev.jbond.spi.WeightPublisher;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ForwardingClientCall;
+import io.grpc.MethodDescriptor;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -76,6 +87,89 @@ class LoraOverTritonTest {
       loop.run(STEPS);
     }
     return metrics;
+  }
+
+  /**
+   * What the client sends for an adapter, byte for byte: rows built here from the documented layout
+   * (A [r, in] row-major, then B [out, r] row-major times alpha / r, zero-padded to the widest row;
+   * config rows module id, layer, rank) against the raw {@code lora_weights} and {@code
+   * lora_config} of the request the publisher sent, in FP32 (FP16 and BF16 rounding:
+   * LoraTensorsTest).
+   */
+  @Test
+  void publish_sendsTheDocumentedRows(@TempDir Path dir) throws IOException {
+    ModelDirectory model = model(dir.resolve("model"));
+    Path repo = dir.resolve("repo");
+    TritonServing.writeLoraRoles(
+        repo, DecoderWeights.initialize(TinyJbond.CONFIG), TritonDatatype.FP32, 1 << 20);
+    List<ModelInferRequest> sent = new ArrayList<>();
+    ClientInterceptor capture =
+        new ClientInterceptor() {
+          @Override
+          public <Q, R> ClientCall<Q, R> interceptCall(
+              MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+            return new ForwardingClientCall.SimpleForwardingClientCall<>(
+                next.newCall(method, options)) {
+              @Override
+              public void sendMessage(Q message) {
+                if (message instanceof ModelInferRequest r) {
+                  synchronized (sent) {
+                    sent.add(r);
+                  }
+                }
+                super.sendMessage(message);
+              }
+            };
+          }
+        };
+    ServedAdapters adapters = new ServedAdapters();
+    LoraPolicy lora = lora(model);
+    try (TritonServing serving = TritonServing.startFleet(List.of(repo), 64, capture);
+        OrtPolicyLearner learner = OrtPolicyLearner.create(lora, TinyJbond.learnerConfig());
+        TritonSampler sampler =
+            TritonSampler.builder(
+                    serving.client, SamplingConfig.builder().setMaxNewTokens(8).build())
+                .optAdapters(adapters)
+                .build()) {
+      // B = 0 at first: train a few steps so that both matrices carry values
+      TritonLoraPublisher publisher =
+          new TritonLoraPublisher(serving.client, sampler, adapters, LoraTensors.Dtype.FP32);
+      try (JbondLoop loop = TinyJbond.loop(sampler, learner, publisher).build()) {
+        loop.run(2);
+      }
+      sent.clear();
+      publisher.publish(learner, PolicyRole.POLICY, 7);
+      List<LoraAdapter> values = lora.adapters(learner.weights(PolicyRole.POLICY));
+      double scale = lora.spec().alpha() / lora.spec().rank();
+      int width = 0;
+      for (LoraAdapter a : values) {
+        width = Math.max(width, a.rank() * (a.in() + a.out()));
+      }
+      ByteBuffer rows =
+          ByteBuffer.allocate(values.size() * width * 4).order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer config = ByteBuffer.allocate(values.size() * 3 * 4).order(ByteOrder.LITTLE_ENDIAN);
+      for (LoraAdapter a : values) {
+        int start = rows.position();
+        for (float v : a.a()) {
+          rows.putFloat(v);
+        }
+        for (float v : a.b()) {
+          rows.putFloat((float) (v * scale));
+        }
+        rows.position(start + width * 4);
+        config.putInt(a.module().id()).putInt(a.layer()).putInt(a.rank());
+      }
+      assertEquals(1, sent.size(), "one request per endpoint carries the adapter");
+      ModelInferRequest request = sent.get(0);
+      Map<String, ByteString> raw = new java.util.HashMap<>();
+      for (int i = 0; i < request.getInputsCount(); i++) {
+        raw.put(request.getInputs(i).getName(), request.getRawInputContents(i));
+      }
+      assertEquals(ByteString.copyFrom(rows.array()), raw.get("lora_weights"));
+      assertEquals(ByteString.copyFrom(config.array()), raw.get("lora_config"));
+      assertTrue(raw.containsKey("lora_task_id"));
+      assertTrue(values.stream().anyMatch(a -> a.b()[0] != 0f), "the adapters have left B = 0");
+    }
   }
 
   @Test

@@ -11,6 +11,7 @@ import dev.jbond.serving.triton.TritonClient;
 import dev.jbond.serving.triton.TritonClientConfig;
 import dev.jbond.serving.triton.TritonDatatype;
 import dev.jbond.serving.triton.TritonHealthCheck;
+import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import java.io.IOException;
@@ -88,6 +89,14 @@ final class TritonServing implements AutoCloseable {
    * e1}, ...), whose models decode at most {@code maxBatchRows} rows.
    */
   static TritonServing startFleet(List<Path> repos, int maxBatchRows) throws IOException {
+    return startFleet(repos, maxBatchRows, null);
+  }
+
+  /**
+   * As {@link #startFleet(List, int)}, the client's calls passing {@code interceptor} (or none).
+   */
+  static TritonServing startFleet(List<Path> repos, int maxBatchRows, ClientInterceptor interceptor)
+      throws IOException {
     SessionConfig session = SessionConfig.builder().optIntraOpThreads(1).build();
     List<EmbeddedTritonServer> servers = new ArrayList<>();
     List<ManagedChannel> channels = new ArrayList<>();
@@ -115,7 +124,7 @@ final class TritonServing implements AutoCloseable {
       channels.add(channel);
       named.add(new TritonChannel(repos.size() == 1 ? "embedded" : "e" + named.size(), channel));
     }
-    TritonClient client =
+    TritonClient.Builder builder =
         TritonClient.builder(
                 TritonClientConfig.builder()
                     .optDeadline(Duration.ofSeconds(30))
@@ -124,9 +133,11 @@ final class TritonServing implements AutoCloseable {
                             Duration.ofHours(1), Duration.ofSeconds(1), 3, List.of()))
                     .build())
             .optChannels(named)
-            .optRandom(new SplittableRandom(1))
-            .build();
-    return new TritonServing(servers, channels, client);
+            .optRandom(new SplittableRandom(1));
+    if (interceptor != null) {
+      builder.optInterceptor(interceptor);
+    }
+    return new TritonServing(servers, channels, builder.build());
   }
 
   @Override
