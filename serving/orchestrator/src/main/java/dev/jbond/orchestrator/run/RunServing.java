@@ -192,7 +192,9 @@ final class RunServing implements AutoCloseable {
             .optStream(s.transport() == RunConfig.Transport.STREAM)
             .optDeadline(s.deadline());
     if (adapters != null) {
-      builder.optAdapters(adapters);
+      // a batch's adapter products are not row-for-row independent of how the batch was formed
+      // (inputs, not prepacked initializers): rows of a call decode together for reproducible runs
+      builder.optAdapters(adapters).optBurstHint(true);
     }
     return builder.build();
   }
