@@ -342,14 +342,18 @@ public final class RunConfigLoader {
       }
     }
     RunConfig.ModelNames m = serving.models();
-    if (m.policy().equals(m.anchor()) || m.reference().equals(m.anchor())) {
+    boolean adapters =
+        config.policy().lora().rank() > 0
+            && serving.lora().publish() == RunConfig.LoraPublish.ADAPTERS;
+    // adapters per request: one base model may serve every role (a role is a task id, or none)
+    if (!adapters && (m.policy().equals(m.anchor()) || m.reference().equals(m.anchor()))) {
       throw new ConfigException(
           "serving.models.anchor",
           "expected a model name other than the policy's and the reference's, found '"
               + m.anchor()
               + "'");
     }
-    if (m.policy().equals(m.reference())) {
+    if (!adapters && m.policy().equals(m.reference())) {
       throw new ConfigException(
           "serving.models.reference",
           "expected a model name other than the policy's, found '" + m.reference() + "'");

@@ -64,10 +64,15 @@ public final class Exporter {
   public static Path exportRun(OrtPolicyLearner learner, RunConfig config, Path target, long step)
       throws IOException {
     PolicyFiles source = PolicyFiles.open(Path.of(config.policy().model()));
+    String policy = config.serving().models().policy();
+    String anchor = config.serving().models().anchor();
+    // one base model may serve both roles' adapters; their exported weights differ
     Map<PolicyRole, String> names =
         Map.of(
-            PolicyRole.POLICY, config.serving().models().policy(),
-            PolicyRole.ANCHOR, config.serving().models().anchor());
+            PolicyRole.POLICY,
+            policy,
+            PolicyRole.ANCHOR,
+            anchor.equals(policy) ? anchor + "-anchor" : anchor);
     return write(
         target,
         temp -> {

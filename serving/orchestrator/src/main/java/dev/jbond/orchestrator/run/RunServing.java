@@ -38,9 +38,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Where a run's samples come from and its weights go: the embedded Triton-protocol server on a free
@@ -214,10 +216,15 @@ final class RunServing implements AutoCloseable {
   private static EmbeddedTritonServer startEmbedded(
       RunConfig config, Path repository, PolicyFiles policy, boolean spin) throws IOException {
     RunConfig.Serving s = config.serving();
-    for (String model : List.of(s.models().policy(), s.models().anchor(), s.models().reference())) {
+    Set<String> names =
+        new LinkedHashSet<>(
+            List.of(s.models().policy(), s.models().anchor(), s.models().reference()));
+    for (String model : names) {
       ModelConfig served =
           TrtLlmModelConfig.config(model, s.maxBatchRows(), false, TensorProfile.trtLlm());
-      if (adapters(config) && !model.equals(s.models().reference())) {
+      boolean takesAdapters =
+          model.equals(s.models().policy()) || model.equals(s.models().anchor());
+      if (adapters(config) && takesAdapters) {
         // as an engine built with --lora_plugin: adapters per request, a host cache
         served =
             TrtLlmModelConfig.withLora(
