@@ -1,10 +1,7 @@
 package dev.jbond.orchestrator.cli;
 
 import dev.jbond.Generation;
-import dev.jbond.ModelVersion;
 import dev.jbond.PolicyRole;
-import dev.jbond.Prompt;
-import dev.jbond.TokenSequence;
 import dev.jbond.internal.Json;
 import dev.jbond.models.decoder.ModelDirectory;
 import dev.jbond.onnx.lora.LoraPolicy;
@@ -29,7 +26,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine;
@@ -283,22 +279,7 @@ public final class BenchLoraCommand implements Callable<Integer> {
               .optSession(SessionConfig.builder().optIntraOpThreads(1).build())
               .build();
       int vocab = base.vocabularySize();
-      SplittableRandom rng = new SplittableRandom(1);
-      List<WeightedSequence> data = new ArrayList<>();
-      ModelVersion source = new ModelVersion("bench", 0);
-      for (int s = 0; s < batch; s++) {
-        int[] tokens = new int[seq];
-        for (int t = 0; t < seq; t++) {
-          tokens[t] = rng.nextInt(vocab);
-        }
-        data.add(
-            new WeightedSequence(
-                Generation.of(
-                    new Prompt("b" + s, TokenSequence.of(tokens[0])),
-                    TokenSequence.of(java.util.Arrays.copyOfRange(tokens, 1, seq)),
-                    source),
-                rng.nextDouble(-1, 1) / batch));
-      }
+      List<WeightedSequence> data = BenchTrainCommand.syntheticBatch(batch, seq, vocab, true);
       List<Double> times = new ArrayList<>();
       long trained;
       try (OrtPolicyLearner learner =

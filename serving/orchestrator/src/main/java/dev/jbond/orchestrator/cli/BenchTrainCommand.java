@@ -188,21 +188,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
             .optMaxTokensPerRun(batch * seq)
             .optSession(SessionConfig.builder().optIntraOpThreads(threads).build())
             .build();
-    SplittableRandom rng = new SplittableRandom(1);
-    List<WeightedSequence> data = new ArrayList<>();
-    ModelVersion source = new ModelVersion("bench", 0);
-    for (int s = 0; s < batch; s++) {
-      int[] tokens = new int[seq];
-      for (int t = 0; t < seq; t++) {
-        tokens[t] = rng.nextInt(vocab);
-      }
-      Prompt prompt = new Prompt("b" + s, TokenSequence.of(tokens[0]));
-      data.add(
-          new WeightedSequence(
-              Generation.of(
-                  prompt, TokenSequence.of(java.util.Arrays.copyOfRange(tokens, 1, seq)), source),
-              -1.0 / batch));
-    }
+    List<WeightedSequence> data = syntheticBatch(batch, seq, vocab, false);
     List<Double> times = new ArrayList<>();
     long parameters;
     try (OrtPolicyLearner learner = OrtPolicyLearner.open(model, config)) {
@@ -229,6 +215,31 @@ public final class BenchTrainCommand implements Callable<Integer> {
     r.put("tokens_per_second", batch * seq / median);
     r.put("peak_rss_mib", peakRssMib());
     return r;
+  }
+
+  /**
+   * A batch of random token sequences (seed 1): each a one-token prompt and {@code seq - 1}
+   * completion tokens, weighted {@code -1 / batch} (supervised fine-tuning's mean) or, with {@code
+   * signed}, a random weight in {@code (-1, 1) / batch} (as J-BOND's signed terms).
+   */
+  static List<WeightedSequence> syntheticBatch(int batch, int seq, int vocab, boolean signed) {
+    SplittableRandom rng = new SplittableRandom(1);
+    List<WeightedSequence> data = new ArrayList<>();
+    ModelVersion source = new ModelVersion("bench", 0);
+    for (int s = 0; s < batch; s++) {
+      int[] tokens = new int[seq];
+      for (int t = 0; t < seq; t++) {
+        tokens[t] = rng.nextInt(vocab);
+      }
+      data.add(
+          new WeightedSequence(
+              Generation.of(
+                  new Prompt("b" + s, TokenSequence.of(tokens[0])),
+                  TokenSequence.of(java.util.Arrays.copyOfRange(tokens, 1, seq)),
+                  source),
+              signed ? rng.nextDouble(-1, 1) / batch : -1.0 / batch));
+    }
+    return data;
   }
 
   /** The process's peak resident memory in MiB ({@code VmHWM}), NaN where unknown. */
