@@ -3,6 +3,7 @@ package dev.jbond.onnx.lora;
 import dev.jbond.internal.Checks;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Objects;
@@ -16,7 +17,7 @@ import java.util.Set;
  *
  * @param rank the rank {@code r}, {@code >= 1}
  * @param alpha the scale numerator, {@code > 0}
- * @param modules the target modules, at least one
+ * @param modules the target modules, at least one; kept in their TensorRT-LLM id order
  * @param seed the seed of the initial {@code A}
  */
 public record LoraSpec(int rank, double alpha, Set<LoraModule> modules, long seed) {
@@ -36,7 +37,8 @@ public record LoraSpec(int rank, double alpha, Set<LoraModule> modules, long see
     Objects.requireNonNull(modules, "modules");
     Checks.checkArgument(
         !modules.isEmpty(), "Expected at least one LoRA target module, found none");
-    modules = Set.copyOf(EnumSet.copyOf(modules));
+    // in the modules' id order (Set.copyOf's order changes from JVM to JVM)
+    modules = Collections.unmodifiableSet(EnumSet.copyOf(modules));
   }
 
   /**

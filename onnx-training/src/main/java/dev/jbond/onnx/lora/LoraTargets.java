@@ -149,7 +149,7 @@ public final class LoraTargets {
   }
 
   private static List<String> names(Set<LoraModule> modules) {
-    return modules.stream().map(LoraModule::trtName).toList();
+    return EnumSet.copyOf(modules).stream().map(LoraModule::trtName).toList();
   }
 
   private static List<LoraTarget> match(
