@@ -99,7 +99,12 @@ class LoraLearnerTest {
         names.add(name);
       }
     }
-    return lora.model().withTrainable(graph, lora.model().name(), names);
+    return lora.model()
+        .withTrainable(
+            graph,
+            lora.model().name(),
+            names,
+            lora.model().frozenInputs().stream().map(ParameterSpec::name).toList());
   }
 
   static List<WeightedSequence> batch(int vocabulary, long seed) {

@@ -78,7 +78,13 @@ public final class LoraPolicy {
     }
     this.baseWeights = weights;
     LoraGraphs.addTrainable(graph, targets, initial, spec.scale());
-    this.model = base.withTrainable(graph, base.name() + " + LoRA r=" + spec.rank(), names);
+    // the frozen base is held once by the learner and fed to each of its sessions
+    this.model =
+        base.withTrainable(
+            graph,
+            base.name() + " + LoRA r=" + spec.rank(),
+            names,
+            base.parameters().stream().map(ParameterSpec::name).toList());
   }
 
   /**

@@ -127,6 +127,10 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
 
   private final Map<PolicyRole, FlatParameters> roles = new EnumMap<>(PolicyRole.class);
   private final FlatParameters gradients;
+
+  /** The frozen inputs ({@link PolicyModel#frozenInputs}) fed to every session; null for none. */
+  private final FlatParameters frozen;
+
   private FlatParameters scratchGradients;
   private final AdamW optimizer;
   private final RunInputs inputs;
@@ -209,6 +213,20 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
       }
       roles.get(PolicyRole.ANCHOR).copyFrom(policy);
       roles.get(PolicyRole.REFERENCE).copyFrom(policy);
+      List<ParameterSpec> held = model.frozenInputs();
+      if (held.isEmpty()) {
+        this.frozen = null;
+      } else {
+        this.frozen =
+            own(
+                FlatParameters.allocate(
+                    environment, held, held.stream().map(ParameterSpec::name).toList()));
+        ByteBuffer values = frozen.bytes();
+        for (int i = 0; i < held.size(); i++) {
+          values.position(frozen.offset(i) * Float.BYTES);
+          values.put(initial.get(held.get(i).name()).asReadOnlyBuffer());
+        }
+      }
     } catch (RuntimeException e) {
       releaseOwned();
       throw e;
@@ -355,6 +373,9 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
     try (RunInputs.Tensors feed = inputs.fill(run, null)) {
       Map<String, OnnxTensor> all = new HashMap<>(feed.map());
       all.putAll(roles.get(role).tensors());
+      if (frozen != null) {
+        all.putAll(frozen.tensors());
+      }
       forwardRuns++;
       try (OrtSession.Result result =
           logProbSession.unwrap().run(all, Set.of(PolicyGraphs.SEQUENCE_LOGPROBS))) {
@@ -444,6 +465,16 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
                 all.put(k, v);
               }
             });
+    if (frozen != null) {
+      frozen
+          .tensors()
+          .forEach(
+              (k, v) -> {
+                if (names.contains(k)) {
+                  all.put(k, v);
+                }
+              });
+    }
     return all;
   }
 
@@ -660,6 +691,9 @@ public final class OrtPolicyLearner extends OrtResource implements PolicyLearner
       }
       Map<String, OnnxTensor> all = new HashMap<>(feed.map());
       all.putAll(roles.get(PolicyRole.POLICY).tensors());
+      if (frozen != null) {
+        all.putAll(frozen.tensors());
+      }
       try (OrtSession.Result result =
           trainSession
               .unwrap()

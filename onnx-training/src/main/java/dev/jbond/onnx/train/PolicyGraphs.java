@@ -34,7 +34,8 @@ import java.util.Set;
  * Builds the graphs the learner runs from a {@link PolicyModel}: the log-probability graph and the
  * train graph, which {@link #split} cuts into the forward and backward part the learner runs. In
  * both, every trainable parameter becomes a graph input of the same name, so that the weights of
- * any role are fed (zero-copy) at run time.
+ * any role are fed (zero-copy) at run time, and so does every frozen input ({@link
+ * PolicyModel#frozenInputs}), held once by the learner for all its sessions.
  *
  * <p>Log-probability graph: inputs of the policy plus {@value #TARGET_IDS} INT64 {@code [B, T]}
  * (the token at position {@code t + 1} for position {@code t}, 0 where there is none) and {@value
@@ -135,6 +136,9 @@ final class PolicyGraphs {
 
   private static void parametersToInputs(Graph g, PolicyModel model) {
     for (ParameterSpec p : model.parameters()) {
+      g.convertInitializerToInput(p.name());
+    }
+    for (ParameterSpec p : model.frozenInputs()) {
       g.convertInitializerToInput(p.name());
     }
   }

@@ -98,6 +98,7 @@ public final class PolicyModel {
   private final boolean attentionMask;
   private final boolean positionIds;
   private final List<ParameterSpec> parameters;
+  private final List<ParameterSpec> frozenInputs;
   private final OptionalInt contextLength;
   private final List<String> ties;
 
@@ -109,6 +110,7 @@ public final class PolicyModel {
       boolean attentionMask,
       boolean positionIds,
       List<ParameterSpec> parameters,
+      List<ParameterSpec> frozenInputs,
       OptionalInt contextLength,
       List<String> ties) {
     this.name = name;
@@ -118,6 +120,7 @@ public final class PolicyModel {
     this.attentionMask = attentionMask;
     this.positionIds = positionIds;
     this.parameters = List.copyOf(parameters);
+    this.frozenInputs = List.copyOf(frozenInputs);
     this.contextLength = contextLength;
     this.ties = List.copyOf(ties);
   }
@@ -204,7 +207,16 @@ public final class PolicyModel {
       specs.add(ParameterSpec.of(p, t.shape()));
     }
     return new PolicyModel(
-        name, proto, sha256, vocabulary, mask, positions, specs, contextLength(proto, name), ties);
+        name,
+        proto,
+        sha256,
+        vocabulary,
+        mask,
+        positions,
+        specs,
+        List.of(),
+        contextLength(proto, name),
+        ties);
   }
 
   /**
@@ -530,6 +542,16 @@ public final class PolicyModel {
   }
 
   /**
+   * Returns the frozen initializers a learner feeds as inputs, held once for all its sessions
+   * (empty for models loaded from files).
+   *
+   * @return the frozen inputs, in order
+   */
+  public List<ParameterSpec> frozenInputs() {
+    return frozenInputs;
+  }
+
+  /**
    * Returns the total number of trainable parameter elements.
    *
    * @return the count
@@ -584,6 +606,24 @@ public final class PolicyModel {
    *     none is given
    */
   public PolicyModel withTrainable(Graph graph, String name, List<String> trainable) {
+    return withTrainable(graph, name, trainable, List.of());
+  }
+
+  /**
+   * Returns this model with another graph as {@link #withTrainable(Graph, String, List)} does,
+   * whose {@code frozen} initializers the learner holds once and feeds as inputs to each of its
+   * sessions (the frozen base of adapters, which each session would otherwise hold a copy of).
+   *
+   * @param graph the graph; its output {@value #LOGITS} keeps this model's meaning
+   * @param name the new model's name
+   * @param trainable the names of FLOAT initializers of {@code graph} to train, in order
+   * @param frozen names of other FLOAT initializers of {@code graph}, fed but never trained
+   * @return the model
+   * @throws IllegalArgumentException when a name is not a FLOAT initializer of {@code graph}, a
+   *     frozen one is also trained, or no trained one is given
+   */
+  public PolicyModel withTrainable(
+      Graph graph, String name, List<String> trainable, List<String> frozen) {
     Objects.requireNonNull(graph, "graph");
     Objects.requireNonNull(name, "name");
     Checks.checkArgument(
@@ -599,6 +639,17 @@ public final class PolicyModel {
           t == null ? "none" : t.elementType());
       specs.add(ParameterSpec.of(p, t.shape()));
     }
+    List<ParameterSpec> held = new ArrayList<>();
+    for (String p : frozen) {
+      Tensor t = graph.initializer(p).orElse(null);
+      Checks.checkArgument(
+          t != null && t.elementType() == ElementType.FLOAT && !trainable.contains(p),
+          "Expected frozen FLOAT initializer '%s' (not trained) in model '%s', found %s",
+          p,
+          name,
+          t == null ? "none" : trainable.contains(p) ? "a trained one" : t.elementType());
+      held.add(ParameterSpec.of(p, t.shape()));
+    }
     return new PolicyModel(
         name,
         graph.toModel(),
@@ -607,6 +658,7 @@ public final class PolicyModel {
         attentionMask,
         positionIds,
         specs,
+        held,
         contextLength,
         ties);
   }
