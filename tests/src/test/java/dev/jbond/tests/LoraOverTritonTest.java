@@ -98,10 +98,6 @@ class LoraOverTritonTest {
    */
   @Test
   void publish_sendsTheDocumentedRows(@TempDir Path dir) throws IOException {
-    ModelDirectory model = model(dir.resolve("model"));
-    Path repo = dir.resolve("repo");
-    TritonServing.writeLoraRoles(
-        repo, DecoderWeights.initialize(TinyJbond.CONFIG), TritonDatatype.FP32, 1 << 20);
     List<ModelInferRequest> sent = new ArrayList<>();
     ClientInterceptor capture =
         new ClientInterceptor() {
@@ -122,19 +118,12 @@ class LoraOverTritonTest {
             };
           }
         };
-    ServedAdapters adapters = new ServedAdapters();
-    LoraPolicy lora = lora(model);
-    try (TritonServing serving = TritonServing.startFleet(List.of(repo), 64, capture);
-        OrtPolicyLearner learner = OrtPolicyLearner.create(lora, TinyJbond.learnerConfig());
-        TritonSampler sampler =
-            TritonSampler.builder(
-                    serving.client, SamplingConfig.builder().setMaxNewTokens(8).build())
-                .optAdapters(adapters)
-                .build()) {
+    try (LoraServing s = LoraServing.start(dir, 1 << 20, 8, capture)) {
+      OrtPolicyLearner learner = s.learner;
+      LoraPolicy lora = learner.lora().orElseThrow();
       // B = 0 at first: train a few steps so that both matrices carry values
-      TritonLoraPublisher publisher =
-          new TritonLoraPublisher(serving.client, sampler, adapters, LoraTensors.Dtype.FP32);
-      try (JbondLoop loop = TinyJbond.loop(sampler, learner, publisher).build()) {
+      TritonLoraPublisher publisher = s.publisher();
+      try (JbondLoop loop = TinyJbond.loop(s.sampler, learner, publisher).build()) {
         loop.run(2);
       }
       sent.clear();
@@ -231,7 +220,7 @@ class LoraOverTritonTest {
       // the served adapters are the learner's: samples carry the adapter's version
       List<Prompt> prompts = TinyJbond.prompts().subList(0, 2);
       for (Generation g : sampler.sample(prompts, 2, PolicyRole.POLICY, 1)) {
-        assertEquals(STEPS + 0L, g.model().version() - 0L, "served version");
+        assertEquals((long) STEPS, g.model().version(), "served version");
       }
     }
 

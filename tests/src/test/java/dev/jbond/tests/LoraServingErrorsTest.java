@@ -7,13 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.jbond.BackendException;
 import dev.jbond.PolicyRole;
 import dev.jbond.models.decoder.DecoderWeights;
-import dev.jbond.models.decoder.ModelDirectory;
-import dev.jbond.models.generate.SamplingConfig;
 import dev.jbond.onnx.train.OrtPolicyLearner;
 import dev.jbond.serving.ServedAdapters;
 import dev.jbond.serving.TritonLoraPublisher;
-import dev.jbond.serving.TritonSampler;
-import dev.jbond.serving.lora.LoraTensors;
 import dev.jbond.serving.triton.TritonCallOptions;
 import dev.jbond.serving.triton.TritonDatatype;
 import dev.jbond.serving.triton.TritonTensor;
@@ -99,22 +95,11 @@ class LoraServingErrorsTest {
   @Test
   void cacheSmallerThanTheAdapter_publisherReportsItInOneLine(@TempDir Path dir)
       throws IOException {
-    ModelDirectory model = LoraOverTritonTest.model(dir.resolve("model"));
-    Path repo = dir.resolve("repo");
     // one adapter is 20,480 bytes in FP32
-    TritonServing.writeLoraRoles(
-        repo, DecoderWeights.initialize(TinyJbond.CONFIG), TritonDatatype.FP32, 10_000);
-    ServedAdapters adapters = new ServedAdapters();
-    try (TritonServing serving = TritonServing.start(repo, 64);
-        OrtPolicyLearner learner =
-            OrtPolicyLearner.create(LoraOverTritonTest.lora(model), TinyJbond.learnerConfig());
-        TritonSampler sampler =
-            TritonSampler.builder(
-                    serving.client, SamplingConfig.builder().setMaxNewTokens(4).build())
-                .optAdapters(adapters)
-                .build()) {
-      TritonLoraPublisher publisher =
-          new TritonLoraPublisher(serving.client, sampler, adapters, LoraTensors.Dtype.FP32);
+    try (LoraServing s = LoraServing.start(dir, 10_000, 4, null)) {
+      OrtPolicyLearner learner = s.learner;
+      ServedAdapters adapters = s.adapters;
+      TritonLoraPublisher publisher = s.publisher();
       BackendException e =
           assertThrows(
               BackendException.class, () -> publisher.publish(learner, PolicyRole.POLICY, 1));

@@ -15,12 +15,8 @@ import dev.jbond.models.generate.DirectSampler;
 import dev.jbond.models.generate.LearnerPublisher;
 import dev.jbond.models.generate.SamplingConfig;
 import dev.jbond.onnx.train.OrtPolicyLearner;
-import dev.jbond.serving.ServedAdapters;
-import dev.jbond.serving.TritonLoraPublisher;
 import dev.jbond.serving.TritonSampler;
 import dev.jbond.serving.TritonWeightPublisher;
-import dev.jbond.serving.lora.LoraTensors;
-import dev.jbond.serving.triton.TritonDatatype;
 import dev.jbond.spi.PolicyLearner;
 import dev.jbond.spi.PolicySampler;
 import dev.jbond.spi.WeightPublisher;
@@ -99,24 +95,8 @@ class SamplerSyncTest {
   @Test
   void droppedUpdate_loraAdaptersPerRequest_caughtAtTheNextStepAndRepublished(@TempDir Path dir)
       throws IOException {
-    ModelDirectory model = model(dir.resolve("model"));
-    Path repo = dir.resolve("repo");
-    TritonServing.writeLoraRoles(
-        repo, DecoderWeights.initialize(TinyJbond.CONFIG), TritonDatatype.FP32, 1 << 20);
-    ServedAdapters adapters = new ServedAdapters();
-    try (TritonServing serving = TritonServing.start(repo, 64);
-        OrtPolicyLearner learner =
-            OrtPolicyLearner.create(LoraOverTritonTest.lora(model), TinyJbond.learnerConfig());
-        TritonSampler sampler =
-            TritonSampler.builder(
-                    serving.client, SamplingConfig.builder().setMaxNewTokens(8).build())
-                .optAdapters(adapters)
-                .build()) {
-      check(
-          learner,
-          sampler,
-          new DroppingPublisher(
-              new TritonLoraPublisher(serving.client, sampler, adapters, LoraTensors.Dtype.FP32)));
+    try (LoraServing s = LoraServing.start(dir, 1 << 20, 8, null)) {
+      check(s.learner, s.sampler, new DroppingPublisher(s.publisher()));
     }
   }
 

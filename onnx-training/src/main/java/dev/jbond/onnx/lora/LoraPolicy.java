@@ -6,9 +6,6 @@ import dev.jbond.onnx.graph.Graph;
 import dev.jbond.onnx.graph.Tensor;
 import dev.jbond.onnx.train.ParameterSpec;
 import dev.jbond.onnx.train.PolicyModel;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -206,11 +203,7 @@ public final class LoraPolicy {
         name,
         count,
         t);
-    ByteBuffer bytes = t.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
-    FloatBuffer floats = bytes.asFloatBuffer();
-    float[] out = new float[floats.remaining()];
-    floats.get(out);
-    return out;
+    return t.toFloatArray();
   }
 
   /** Returns the base model, rank, alpha and target count. */

@@ -1,6 +1,7 @@
 package dev.jbond.serving;
 
 import dev.jbond.BackendException;
+import java.time.Duration;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -38,6 +39,21 @@ final class TritonFutures {
       }
       throw new BackendException(
           BackendException.Code.INTERNAL, "Failed to " + toDo + ": " + cause, cause);
+    }
+  }
+
+  /**
+   * Sleeps for a retry's backoff.
+   *
+   * @param pause how long
+   * @param doing what the caller does, for the message when interrupted
+   * @throws BackendException UNAVAILABLE when the thread is interrupted (its flag set again)
+   */
+  static void sleep(Duration pause, String doing) {
+    try {
+      Thread.sleep(pause.toMillis(), (int) (pause.toNanos() % 1_000_000));
+    } catch (InterruptedException e) {
+      throw interrupted(doing, e);
     }
   }
 

@@ -13,7 +13,6 @@ import dev.jbond.serving.triton.TritonEndpointStatus;
 import dev.jbond.serving.triton.TritonRetryPolicy;
 import dev.jbond.spi.PolicyLearner;
 import dev.jbond.spi.WeightPublisher;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
@@ -180,7 +179,7 @@ public final class TritonLoraPublisher implements WeightPublisher {
         }
       }
       if (!again.isEmpty()) {
-        sleep(retry.backoff(attempt, jitter));
+        TritonFutures.sleep(retry.backoff(attempt, jitter), "publishing LoRA adapters");
         LOG.log(
             System.Logger.Level.INFO,
             "Sending {0} adapters again, the adapter cache was full: {1}",
@@ -188,16 +187,6 @@ public final class TritonLoraPublisher implements WeightPublisher {
             full.getMessage());
       }
       todo = again;
-    }
-  }
-
-  private static void sleep(Duration pause) {
-    try {
-      Thread.sleep(pause.toMillis());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new BackendException(
-          BackendException.Code.UNAVAILABLE, "Interrupted while publishing LoRA adapters", e);
     }
   }
 

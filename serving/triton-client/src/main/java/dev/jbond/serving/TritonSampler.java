@@ -386,16 +386,7 @@ public final class TritonSampler implements PolicySampler {
   }
 
   private static void sleep(Duration pause, String model) {
-    try {
-      Thread.sleep(pause.toMillis(), (int) (pause.toNanos() % 1_000_000));
-    } catch (InterruptedException e) {
-      throw interrupted(model, e);
-    }
-  }
-
-  /** Restores the interrupt flag and says what was interrupted. */
-  private static BackendException interrupted(String model, InterruptedException e) {
-    return TritonFutures.interrupted("sampling from model '" + model + "'", e);
+    TritonFutures.sleep(pause, "sampling from model '" + model + "'");
   }
 
   /** One request per prompt with one row per sample; responses mapped back by batch_index. */

@@ -717,10 +717,13 @@ public final class TrtLlmGenerationModel implements GenerationModel {
     }
     ArrayDeque<Row> deferred = new ArrayDeque<>();
     Map<String, OnnxTensor> adapters = Map.of();
-    LoraInputs.Adapters served = null;
-    boolean first = true;
+    LoraInputs.Adapters served = null; // the base model's (rank-1 zeros) until a task's rows come
     try (InflightDecoder<Row> decoder =
         new InflightDecoder<>((KvCacheSampler) sampler, settings.maxBatchRows())) {
+      if (lora != null) {
+        adapters = lora.tensors(null);
+        decoder.setExtraInputs(adapters);
+      }
       while (!closed.get()) {
         List<Row> arrived = new ArrayList<>();
         try {
@@ -739,13 +742,12 @@ public final class TrtLlmGenerationModel implements GenerationModel {
         }
         if (lora != null && !arrived.isEmpty()) {
           // a batch decodes one task: its adapters are inputs of every call
-          if (decoder.isIdle() && (first || arrived.get(0).adapters != served)) {
+          if (decoder.isIdle() && arrived.get(0).adapters != served) {
             Map<String, OnnxTensor> next = lora.tensors(arrived.get(0).adapters);
             decoder.setExtraInputs(next);
             adapters.values().forEach(OnnxTensor::close);
             adapters = next;
             served = arrived.get(0).adapters;
-            first = false;
           }
           List<Row> same = new ArrayList<>(arrived.size());
           int room = decoder.isIdle() ? settings.maxBatchRows() : decoder.freeRows();

@@ -92,15 +92,15 @@ public final class BenchLoraCommand implements Callable<Integer> {
     results.put("rank", rank);
     try {
       for (String m : models) {
-        Path dir = scratch.resolve(m);
+        Path dir;
         int batch;
         int seq;
         if (m.equals("demo")) {
-          Files.createDirectories(dir);
-          copyTree(Path.of(DemoCommand.config(DemoCommand.assets(), 1, 0).policy().model()), dir);
+          dir = Path.of(DemoCommand.config(DemoCommand.assets(), 1, 0).policy().model());
           batch = 64 * 4; // 64 prompts x (2 policy + 2 anchor samples) of J-BOND
           seq = 64;
         } else if (m.equals("25m")) {
+          dir = scratch.resolve(m);
           BenchStepCommand.writeLargeDecoder(dir);
           batch = 8 * 4;
           seq = 48;
@@ -108,7 +108,7 @@ public final class BenchLoraCommand implements Callable<Integer> {
           throw new IllegalArgumentException(
               "Expected --models from [demo, 25m], found '" + m + "'");
         }
-        results.put(m, measure(console, m, dir, batch, seq));
+        results.put(m, measure(console, m, dir, scratch.resolve(m + "-served"), batch, seq));
       }
     } finally {
       RunDirectory.deleteTree(scratch);
@@ -120,7 +120,8 @@ public final class BenchLoraCommand implements Callable<Integer> {
   }
 
   private Map<String, Object> measure(
-      PrintWriter console, String name, Path dir, int batch, int seq) throws Exception {
+      PrintWriter console, String name, Path dir, Path served, int batch, int seq)
+      throws Exception {
     ModelDirectory model = ModelDirectory.read(dir);
     PolicyModel base = PolicyModel.load(model.fullGraph());
     LoraPolicy lora = LoraPolicy.create(base, spec(base, rank));
@@ -128,7 +129,6 @@ public final class BenchLoraCommand implements Callable<Integer> {
         lora.adapters(lora.model().graph().initializers());
     LoraTensors fp16 = LoraTensors.of(adapters, lora.spec().alpha(), LoraTensors.Dtype.FP16);
     long adapterBytes = fp16.weights().raw().size() + (long) fp16.config().raw().size();
-    Path served = dir.resolveSibling(dir.getFileName() + "-served");
     model.writeServed(served, Map.of());
     long fullBytes = treeSize(served);
     Map<String, Object> r = new LinkedHashMap<>();
@@ -195,9 +195,8 @@ public final class BenchLoraCommand implements Callable<Integer> {
   }
 
   private static double median(List<Map<String, Object>> runs, String key) {
-    double[] v =
-        runs.stream().mapToDouble(m -> ((Number) m.get(key)).doubleValue()).sorted().toArray();
-    return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    return BenchStepCommand.median(
+        runs.stream().mapToDouble(m -> ((Number) m.get(key)).doubleValue()).toArray());
   }
 
   /** Runs {@link Child} in a new JVM; returns what it printed. */
@@ -231,19 +230,6 @@ public final class BenchLoraCommand implements Callable<Integer> {
   private static long treeSize(Path root) throws IOException {
     try (Stream<Path> files = Files.walk(root)) {
       return files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
-    }
-  }
-
-  private static void copyTree(Path from, Path to) throws IOException {
-    try (Stream<Path> files = Files.walk(from)) {
-      for (Path f : files.toList()) {
-        Path target = to.resolve(from.relativize(f).toString());
-        if (Files.isDirectory(f)) {
-          Files.createDirectories(target);
-        } else {
-          Files.copy(f, target);
-        }
-      }
     }
   }
 

@@ -560,7 +560,8 @@ public final class BenchStepCommand implements Callable<Integer> {
     return new double[] {median(v), v.length == 0 ? Double.NaN : sum / v.length};
   }
 
-  private static double median(double[] values) {
+  /** The median (the mean of the middle two for an even count), NaN for none. */
+  static double median(double[] values) {
     double[] v = values.clone();
     Arrays.sort(v);
     return v.length == 0

@@ -46,6 +46,16 @@ public record RunConfig(
     @NotNull @Valid Run run) {
 
   /**
+   * Returns whether the run trains LoRA adapters and sends them with the requests ({@code
+   * policy.lora.rank > 0} and {@code serving.lora.publish: adapters}).
+   *
+   * @return whether adapters go per request
+   */
+  public boolean adaptersPerRequest() {
+    return policy.lora().rank() > 0 && serving.lora().publish() == LoraPublish.ADAPTERS;
+  }
+
+  /**
    * Returns the defaults of every key. The two paths without a meaningful default ({@code
    * policy.model}, {@code reward.model}, {@code prompts.file}) are empty and must be given.
    *

@@ -342,9 +342,7 @@ public final class RunConfigLoader {
       }
     }
     RunConfig.ModelNames m = serving.models();
-    boolean adapters =
-        config.policy().lora().rank() > 0
-            && serving.lora().publish() == RunConfig.LoraPublish.ADAPTERS;
+    boolean adapters = config.adaptersPerRequest();
     // adapters per request: one base model may serve every role (a role is a task id, or none)
     if (!adapters && (m.policy().equals(m.anchor()) || m.reference().equals(m.anchor()))) {
       throw new ConfigException(

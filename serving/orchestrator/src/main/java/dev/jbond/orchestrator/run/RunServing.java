@@ -5,6 +5,7 @@ import dev.jbond.models.generate.SamplingConfig;
 import dev.jbond.models.policy.PolicyFiles;
 import dev.jbond.onnx.ort.SessionConfig;
 import dev.jbond.orchestrator.config.RunConfig;
+import dev.jbond.orchestrator.export.Exporter;
 import dev.jbond.serving.ServedAdapters;
 import dev.jbond.serving.TensorProfile;
 import dev.jbond.serving.TritonLoraPublisher;
@@ -13,7 +14,6 @@ import dev.jbond.serving.TritonWeightPublisher;
 import dev.jbond.serving.TrtLlmModelConfig;
 import dev.jbond.serving.embedded.EmbeddedTritonServer;
 import dev.jbond.serving.embedded.TrtLlmGenerationModel;
-import dev.jbond.serving.lora.LoraTensors;
 import dev.jbond.serving.triton.TritonClient;
 import dev.jbond.serving.triton.TritonClientConfig;
 import dev.jbond.serving.triton.TritonEndpoint;
@@ -138,7 +138,7 @@ final class RunServing implements AutoCloseable {
                       .build())
               .optInterceptor(new CallCounter(listener))
               .build();
-      ServedAdapters adapters = adapters(config) ? new ServedAdapters() : null;
+      ServedAdapters adapters = config.adaptersPerRequest() ? new ServedAdapters() : null;
       TritonSampler training =
           sampler(client, s, RunComponents.training(config.sampling(), policy), adapters);
       TritonSampler evaluation =
@@ -149,8 +149,7 @@ final class RunServing implements AutoCloseable {
               adapters);
       if (adapters != null) {
         WeightPublisher perRequest =
-            new TritonLoraPublisher(
-                client, training, adapters, LoraTensors.Dtype.valueOf(s.lora().dtype().name()));
+            new TritonLoraPublisher(client, training, adapters, Exporter.loraDtype(config));
         return new RunServing(server, client, training, evaluation, perRequest);
       }
       TritonWeightPublisher.Builder publishing =
@@ -176,12 +175,6 @@ final class RunServing implements AutoCloseable {
       }
       throw e;
     }
-  }
-
-  /** Whether the run trains adapters and sends them per request. */
-  static boolean adapters(RunConfig config) {
-    return config.policy().lora().rank() > 0
-        && config.serving().lora().publish() == RunConfig.LoraPublish.ADAPTERS;
   }
 
   private static TritonSampler sampler(
@@ -224,13 +217,13 @@ final class RunServing implements AutoCloseable {
           TrtLlmModelConfig.config(model, s.maxBatchRows(), false, TensorProfile.trtLlm());
       boolean takesAdapters =
           model.equals(s.models().policy()) || model.equals(s.models().anchor());
-      if (adapters(config) && takesAdapters) {
+      if (config.adaptersPerRequest() && takesAdapters) {
         // as an engine built with --lora_plugin: adapters per request, a host cache
         served =
             TrtLlmModelConfig.withLora(
                 served,
                 TensorProfile.trtLlm(),
-                LoraTensors.Dtype.valueOf(s.lora().dtype().name()).datatype(),
+                Exporter.loraDtype(config).datatype(),
                 s.lora().cacheBytes());
       }
       TrtLlmModelConfig.write(repository, served, 1, policy, Map.of());

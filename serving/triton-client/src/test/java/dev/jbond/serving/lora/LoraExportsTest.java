@@ -28,27 +28,14 @@ import org.junit.jupiter.params.provider.EnumSource;
 class LoraExportsTest {
   @TempDir Path dir;
 
-  private static LoraAdapter adapter(
-      LoraModule module, int layer, int rank, int in, int out, SplittableRandom rng) {
-    float[] a = new float[rank * in];
-    float[] b = new float[out * rank];
-    for (int i = 0; i < a.length; i++) {
-      a[i] = (float) (rng.nextGaussian() * 0.05);
-    }
-    for (int i = 0; i < b.length; i++) {
-      b[i] = (float) (rng.nextGaussian() * 0.01);
-    }
-    return new LoraAdapter(module, layer, rank, in, out, a, b);
-  }
-
   /** A small Llama-like model, 2 layers of q_proj (16 to 16) and v_proj (16 to 8, GQA). */
   private static List<LoraAdapter> adapters(int rankOfLayer1Q) {
     SplittableRandom rng = new SplittableRandom(21);
     return List.of(
-        adapter(LoraModule.ATTN_Q, 0, 4, 16, 16, rng),
-        adapter(LoraModule.ATTN_V, 0, 4, 16, 8, rng),
-        adapter(LoraModule.ATTN_Q, 1, rankOfLayer1Q, 16, 16, rng),
-        adapter(LoraModule.ATTN_V, 1, 4, 16, 8, rng));
+        LoraTensorsTest.adapter(LoraModule.ATTN_Q, 0, 4, 16, 16, rng),
+        LoraTensorsTest.adapter(LoraModule.ATTN_V, 0, 4, 16, 8, rng),
+        LoraTensorsTest.adapter(LoraModule.ATTN_Q, 1, rankOfLayer1Q, 16, 16, rng),
+        LoraTensorsTest.adapter(LoraModule.ATTN_V, 1, 4, 16, 8, rng));
   }
 
   private static final List<String> PATHS =
@@ -134,9 +121,9 @@ class LoraExportsTest {
     SplittableRandom rng = new SplittableRandom(3);
     List<LoraAdapter> adapters =
         List.of(
-            adapter(LoraModule.ATTN_QKV, 0, 2, 8, 24, rng),
-            adapter(LoraModule.ATTN_DENSE, 0, 2, 8, 8, rng),
-            adapter(LoraModule.MLP_4H_TO_H, 0, 2, 32, 8, rng));
+            LoraTensorsTest.adapter(LoraModule.ATTN_QKV, 0, 2, 8, 24, rng),
+            LoraTensorsTest.adapter(LoraModule.ATTN_DENSE, 0, 2, 8, 8, rng),
+            LoraTensorsTest.adapter(LoraModule.MLP_4H_TO_H, 0, 2, 32, 8, rng));
     List<String> paths =
         List.of(
             "transformer.h.0.attn.c_attn",

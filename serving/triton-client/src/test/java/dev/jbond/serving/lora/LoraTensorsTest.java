@@ -24,7 +24,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * once to the dtype with this test's own rounding, compared byte for byte.
  */
 class LoraTensorsTest {
-  private static LoraAdapter adapter(
+  /** An adapter of random A (sd 0.05) and B (sd 0.01), as the tests of this package use. */
+  static LoraAdapter adapter(
       LoraModule module, int layer, int rank, int in, int out, SplittableRandom rng) {
     float[] a = new float[rank * in];
     float[] b = new float[out * rank];
